@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): each prints one table of figures and saves them as JSON."""

@@ -1,0 +1,19 @@
+"""Run every benchmark in turn."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+BENCHMARKS: list[str] = []
+
+
+def main() -> int:
+    for name in BENCHMARKS:
+        module = importlib.import_module(f"bench.{name}")
+        module.main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

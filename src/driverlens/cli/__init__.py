@@ -1,0 +1,1 @@
+"""The `driverlens` command line: thin shells over the use cases."""

@@ -1,0 +1,20 @@
+"""The `driverlens` console command; each domain registers its commands here."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="driverlens",
+    help="DriverLens: driver failure reports compatible with the Hardware Dev Center API.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.command()
+def version() -> None:
+    """Print the DriverLens version."""
+    from driverlens import __version__
+
+    typer.echo(__version__)

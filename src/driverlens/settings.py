@@ -1,0 +1,75 @@
+"""One typed settings object, read from ``DRIVERLENS_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development"}
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each is documented in the README's configuration reference."""
+
+    model_config = SettingsConfigDict(env_prefix="DRIVERLENS_", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="`production` refuses placeholder secrets at start-up."
+    )
+    data_dir: Path = Field(Path("./var"), description="Directory that holds everything the service writes.")
+    database_url: str = Field(
+        "",
+        description="Metadata store URL (SQLAlchemy). Empty: SQLite file `metadata.db` in the data dir.",
+    )
+    public_base_url: str = Field(
+        "http://127.0.0.1:8000", description="Absolute URL clients use to reach this server (used in links)."
+    )
+    token_audience: str = Field(
+        "https://manage.devcenter.microsoft.com",
+        description="Accepted token resource/audience; existing clients hard-code this value.",
+    )
+    token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of issued access tokens.")
+    link_secret: str = Field(
+        "development", description="HMAC key for signed download links (rotate with `driverlens keys`)."
+    )
+    link_lifetime_hours: float = Field(12.0, gt=0, le=12, description="Lifetime of signed download links.")
+    event_retention_days: int = Field(90, ge=1, description="Failure events older than this are purged.")
+    file_retention_days: int = Field(30, ge=1, description="Report files and CABs are deleted after this.")
+    query_timeout_seconds: float = Field(600.0, gt=0, description="Time budget of one report run.")
+    preview_timeout_seconds: float = Field(10.0, gt=0, description="Time budget of a template preview.")
+    callback_allowed_networks: str = Field(
+        "", description="Comma-separated CIDRs that callbacks may reach despite the SSRF guard."
+    )
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body (413 above).")
+    rate_limit_per_minute: int = Field(600, ge=1, description="Requests per minute per client (429 above).")
+    azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
+    azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
+    azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")
+
+    @model_validator(mode="after")
+    def _refuse_placeholders_in_production(self) -> Settings:
+        if self.environment == "production" and self.link_secret in PLACEHOLDER_SECRETS:
+            raise ValueError("DRIVERLENS_LINK_SECRET must be set to a real secret in production")
+        return self
+
+    @property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'metadata.db').resolve()}"
+
+    @property
+    def events_dir(self) -> Path:
+        return self.data_dir / "events"
+
+    @property
+    def blobs_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
