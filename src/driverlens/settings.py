@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     file_retention_days: int = Field(30, ge=1, description="Report files and CABs are deleted after this.")
     query_timeout_seconds: float = Field(600.0, gt=0, description="Time budget of one report run.")
     preview_timeout_seconds: float = Field(10.0, gt=0, description="Time budget of a template preview.")
+    engine_memory_limit: str = Field(
+        "1GB",
+        pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
+        description="DuckDB memory_limit while running reports (larger work spills to disk).",
+    )
+    engine_threads: int = Field(0, ge=0, description="DuckDB worker threads for reports; 0 = one per core.")
     callback_allowed_networks: str = Field(
         "", description="Comma-separated CIDRs that callbacks may reach despite the SSRF guard."
     )

@@ -1,0 +1,132 @@
+"""The DuckDB adapter of the engine port: ``COPY (query) TO file``, so rows never pass through Python."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlglot import exp
+
+from driverlens.engines.formats import OutputFormat, RunOutput
+from driverlens.engines.port import EventSource, Query
+from driverlens.engines.values import json_safe_row
+from driverlens.errors import DriverLensError, QueryTimeout
+from driverlens.settings import get_settings
+
+_HASH_CHUNK = 1 << 20
+# After the budget runs out the watchdog keeps interrupting until the statement is gone: an interrupt
+# that lands before DuckDB has started executing would otherwise be lost.
+_REINTERRUPT_S = 0.05
+
+
+class QueryFailed(DriverLensError):
+    """The engine could not run a compiled query (a fault of the service, not of the caller)."""
+
+    status = 500
+    code = "QueryFailed"
+
+
+class DuckDBEngine:
+    """Runs compiled queries against the event store; each call opens its own connection (thread-safe)."""
+
+    def __init__(
+        self, store: EventSource, *, memory_limit: str | None = None, threads: int | None = None
+    ) -> None:
+        settings = get_settings()
+        self._store = store
+        self._memory_limit = memory_limit if memory_limit is not None else settings.engine_memory_limit
+        self._threads = threads if threads is not None else settings.engine_threads
+
+    def run_to_file(self, query: Query, dest: Path, fmt: OutputFormat, timeout_s: float | None) -> RunOutput:
+        """Stream the query's result into ``dest`` (written to a temporary file, then renamed)."""
+        started = time.perf_counter()
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+        target = exp.Literal.string(str(tmp)).sql(dialect="duckdb")
+        statement = f"COPY ({query.sql('duckdb')}) TO {target} ({fmt.copy_options})"
+        try:
+            with self._connection() as conn, _budget(conn, timeout_s):
+                result = conn.execute(statement).fetchone()
+            rows = int(result[0]) if result else 0
+            size, digest = _size_and_sha256(tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        return RunOutput(rows=rows, bytes=size, sha256=digest, duration_s=time.perf_counter() - started)
+
+    def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
+        """Column names and the first ``limit`` rows, as JSON-safe values."""
+        if limit < 0:
+            raise ValueError("preview limit must be >= 0")
+        statement = f"SELECT * FROM ({query.sql('duckdb')}) AS preview LIMIT {int(limit)}"
+        with self._connection() as conn, _budget(conn, timeout_s):
+            cursor = conn.execute(statement)
+            columns = [d[0] for d in cursor.description or []]
+            rows = [json_safe_row(row) for row in cursor.fetchall()]
+        return columns, rows
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = self._store.connect(read_only=True)
+        try:
+            conn.execute(f"SET memory_limit = {exp.Literal.string(self._memory_limit).sql('duckdb')}")
+            if self._threads > 0:
+                conn.execute(f"SET threads = {int(self._threads)}")
+            yield conn
+        finally:
+            conn.close()
+
+
+@contextmanager
+def _budget(conn: duckdb.DuckDBPyConnection, timeout_s: float | None) -> Iterator[None]:
+    """Interrupt the connection's statement once ``timeout_s`` has passed; map failures to our errors."""
+    done = threading.Event()
+    fired = threading.Event()
+
+    def interrupt_until_done() -> None:
+        fired.set()
+        while not done.is_set():
+            conn.interrupt()
+            done.wait(_REINTERRUPT_S)
+
+    timer = threading.Timer(timeout_s, interrupt_until_done) if timeout_s is not None else None
+    if timer is not None:
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    except duckdb.Error as exc:
+        if fired.is_set():
+            raise QueryTimeout(
+                f"the report query ran longer than its time budget of {timeout_s:g} s and was stopped; "
+                "narrow the report period or filter, or raise DRIVERLENS_QUERY_TIMEOUT_SECONDS"
+            ) from exc
+        raise QueryFailed(f"the report query failed in DuckDB: {exc}") from exc
+    finally:
+        done.set()
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+
+
+def _size_and_sha256(path: Path) -> tuple[int, str]:
+    """Hash the file in chunks (never whole in memory) and make it durable before the rename."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(_HASH_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+        os.fsync(handle.fileno())
+    return size, digest.hexdigest()

@@ -1,0 +1,64 @@
+"""Report file formats and the figures of one finished run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class OutputFormat(StrEnum):
+    """A report file format; CSV with a header row is the default of the contract."""
+
+    CSV = "csv"
+    TSV = "tsv"
+    JSONL = "jsonl"
+    PARQUET = "parquet"
+
+    @property
+    def content_type(self) -> str:
+        return _CONTENT_TYPES[self]
+
+    @property
+    def extension(self) -> str:
+        return self.value
+
+    @property
+    def copy_options(self) -> str:
+        """The options of DuckDB's ``COPY ... TO`` that write this format (fixed text, no user input)."""
+        return _COPY_OPTIONS[self]
+
+    @classmethod
+    def parse(cls, raw: str) -> OutputFormat:
+        """Trimmed, case-insensitive lookup; raises ``ValueError`` listing the allowed values."""
+        wanted = raw.strip().lower()
+        for member in cls:
+            if member.value == wanted:
+                return member
+        allowed = ", ".join(m.value for m in cls)
+        raise ValueError(f"unknown output format {raw!r}; allowed: {allowed}")
+
+
+_CONTENT_TYPES = {
+    OutputFormat.CSV: "text/csv; charset=utf-8",
+    OutputFormat.TSV: "text/tab-separated-values; charset=utf-8",
+    OutputFormat.JSONL: "application/x-ndjson",
+    OutputFormat.PARQUET: "application/vnd.apache.parquet",
+}
+
+# COMPRESSION is explicit because DuckDB otherwise guesses it from the (temporary) file name.
+_COPY_OPTIONS = {
+    OutputFormat.CSV: "FORMAT csv, HEADER true, COMPRESSION none",
+    OutputFormat.TSV: "FORMAT csv, HEADER true, DELIMITER '\t', COMPRESSION none",
+    OutputFormat.JSONL: "FORMAT json, COMPRESSION none",
+    OutputFormat.PARQUET: "FORMAT parquet, COMPRESSION zstd",
+}
+
+
+@dataclass(frozen=True)
+class RunOutput:
+    """What a run produced: row count, file size in bytes, hex sha256 of the file, wall time."""
+
+    rows: int
+    bytes: int
+    sha256: str
+    duration_s: float
