@@ -1,0 +1,166 @@
+"""Lenient input reading: JSON with comments, case-insensitive keys, forgiving enumerations.
+
+Existing clients of the hosted service send bodies copied from documentation (with comments), keys in
+any case and enumerations with stray spaces; contract section 2 says to accept all of these.
+Everything here reports problems as values (``Problem`` lists) so a caller can gather every problem
+of a body before raising one ``ValidationFailed``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from enum import Enum
+from typing import Any, TypeVar
+
+from driverlens.errors import Problem, ValidationFailed
+
+E = TypeVar("E", bound=Enum)
+
+_MAX_ALLOWED_LISTED = 40
+
+
+def strip_comments(text: str) -> str:
+    """Remove ``//`` line and ``/* */`` block comments that lie outside JSON strings.
+
+    Newlines inside block comments are kept so JSON error positions still point at the right line.
+    """
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    in_string = False
+    while i < n:
+        ch = text[i]
+        if in_string:
+            out.append(ch)
+            if ch == "\\" and i + 1 < n:
+                out.append(text[i + 1])
+                i += 2
+                continue
+            if ch == '"':
+                in_string = False
+            i += 1
+        elif ch == '"':
+            in_string = True
+            out.append(ch)
+            i += 1
+        elif text.startswith("//", i):
+            end = text.find("\n", i)
+            i = n if end == -1 else end
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            if end == -1:
+                raise ValidationFailed([Problem("", "body has a /* comment that is never closed with */")])
+            comment = text[i : end + 2]
+            out.append(" " + "\n" * comment.count("\n"))
+            i = end + 2
+        else:
+            out.append(ch)
+            i += 1
+    return "".join(out)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def loads(text: str | bytes) -> Any:
+    """Decode a JSON body, accepting ``//`` and ``/* */`` comments; raises ``ValidationFailed``."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationFailed(
+                [Problem("", f"body is not valid UTF-8 (byte {exc.start}): send JSON encoded as UTF-8")]
+            ) from exc
+    text = text.removeprefix("\ufeff")
+    stripped = strip_comments(text)
+    try:
+        return json.loads(stripped, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise ValidationFailed(
+            [Problem("", f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        ) from exc
+    except ValueError as exc:
+        raise ValidationFailed([Problem("", f"body is not valid JSON: {exc}")]) from exc
+    except RecursionError as exc:
+        raise ValidationFailed([Problem("", "body is nested too deeply")]) from exc
+
+
+def join_path(path: str, key: str | int) -> str:
+    """Extend a problem path: ``join_path("a", "b") == "a.b"``, ``join_path("a", 0) == "a[0]"``."""
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def describe_allowed(allowed: Sequence[str]) -> str:
+    """A short human list of allowed spellings."""
+    shown = list(allowed[:_MAX_ALLOWED_LISTED])
+    text = ", ".join(shown)
+    if len(allowed) > len(shown):
+        text += f", ... ({len(allowed) - len(shown)} more)"
+    return text
+
+
+def canonical_keys(
+    obj: Mapping[str, Any], allowed: Sequence[str], path: str
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Match the keys of ``obj`` case-insensitively (and trimmed) against ``allowed``.
+
+    Returns the object re-keyed with the canonical spellings, and a problem for every unknown key and
+    every key given twice in different spellings.
+    """
+    by_lower = {key.lower(): key for key in allowed}
+    result: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for raw_key, value in obj.items():
+        if not isinstance(raw_key, str):
+            problems.append(Problem(path, f"keys must be strings, got {raw_key!r}", value=raw_key))
+            continue
+        canonical = by_lower.get(raw_key.strip().lower())
+        if canonical is None:
+            problems.append(
+                Problem(
+                    join_path(path, raw_key),
+                    f"unknown key '{raw_key}'; allowed keys here: {describe_allowed(allowed)}",
+                    value=raw_key,
+                    code="UnknownKey",
+                )
+            )
+            continue
+        if canonical in result:
+            problems.append(
+                Problem(
+                    join_path(path, canonical),
+                    f"key '{canonical}' is given more than once (keys are case-insensitive)",
+                    value=raw_key,
+                )
+            )
+            continue
+        result[canonical] = value
+    return result, problems
+
+
+def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[Problem]]:
+    """Match ``raw`` against the values of ``enum_cls``, trimmed and case-insensitively."""
+    allowed = [str(member.value) for member in enum_cls]
+    if isinstance(raw, str):
+        wanted = raw.strip().lower()
+        for member in enum_cls:
+            if str(member.value).lower() == wanted:
+                return member, []
+        what = f"'{raw}' is not allowed"
+    elif raw is None:
+        what = "a value is required"
+    else:
+        what = f"{json.dumps(raw) if _is_jsonable(raw) else repr(raw)} is not allowed (expected a string)"
+    return None, [Problem(path, f"{what}; allowed: {describe_allowed(allowed)}", value=raw)]
+
+
+def _is_jsonable(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True

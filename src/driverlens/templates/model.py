@@ -1,0 +1,135 @@
+"""The validated, immutable template model and its canonical JSON form."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from typing import Any
+
+from driverlens.catalog import Aggregate, Column, ColumnType, Operator, ReportPeriod, View
+
+# A filter value after coercion to its column's type.
+Scalar = str | int | float | date | datetime | uuid.UUID
+Value = Scalar | tuple[Scalar, ...]
+
+
+class SortOrder(StrEnum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+@dataclass(frozen=True)
+class AggregateExpr:
+    """``FUNC(Column)``, e.g. ``SUM(EventCount)``."""
+
+    func: Aggregate
+    column: Column
+
+    @property
+    def name(self) -> str:
+        return f"{self.func.value}({self.column.name})"
+
+    @property
+    def value_type(self) -> ColumnType | None:
+        """Type of the aggregate's result; None means a fractional number (AVG)."""
+        if self.func is Aggregate.AVG:
+            return None
+        if self.func in (Aggregate.COUNT, Aggregate.DCOUNT):
+            return ColumnType.INTEGER
+        return self.column.type
+
+
+Attribute = Column | AggregateExpr
+
+
+def attribute_name(attribute: Attribute) -> str:
+    return attribute.name
+
+
+@dataclass(frozen=True)
+class Predicate:
+    attribute: Attribute
+    operator: Operator
+    value: Value
+
+
+@dataclass(frozen=True)
+class Condition:
+    """``all_of`` items must all hold (``and``); one of ``any_of`` must hold (``or``); never both empty."""
+
+    all_of: tuple[Predicate | Condition, ...] = ()
+    any_of: tuple[Predicate | Condition, ...] = ()
+
+
+@dataclass(frozen=True)
+class OrderBy:
+    attribute: Attribute
+    sort: SortOrder = SortOrder.ASC
+
+
+@dataclass(frozen=True)
+class Template:
+    view: View
+    projection: tuple[Column, ...]
+    report_period: ReportPeriod
+    condition: Condition | None = None
+    aggregates: tuple[AggregateExpr, ...] = ()
+    having: Condition | None = None
+    orderby: tuple[OrderBy, ...] = ()
+    limit: int = 0
+
+    @property
+    def output_columns(self) -> list[str]:
+        """Output column names: the projection, then the aggregates, as written canonically."""
+        return [c.name for c in self.projection] + [a.name for a in self.aggregates]
+
+    def to_canonical(self) -> dict[str, Any]:
+        """The template in canonical spelling; ``parse_template`` of it gives back an equal template."""
+        body: dict[str, Any] = {
+            "view": self.view.value,
+            "projection": [c.name for c in self.projection],
+            "dateRange": {"reportPeriod": self.report_period.value},
+        }
+        if self.condition is not None:
+            body["condition"] = _condition_json(self.condition)
+        if self.aggregates or self.having is not None:
+            aggregation: dict[str, Any] = {"aggregatedColumns": [a.name for a in self.aggregates]}
+            if self.having is not None:
+                aggregation["condition"] = _condition_json(self.having)
+            body["aggregation"] = aggregation
+        if self.orderby:
+            body["orderby"] = [{"attribute": o.attribute.name, "sort": o.sort.value} for o in self.orderby]
+        if self.limit:
+            body["limit"] = self.limit
+        return body
+
+
+def _condition_json(condition: Condition) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if condition.all_of:
+        out["and"] = [_item_json(item) for item in condition.all_of]
+    if condition.any_of:
+        out["or"] = [_item_json(item) for item in condition.any_of]
+    return out
+
+
+def _item_json(item: Predicate | Condition) -> dict[str, Any]:
+    if isinstance(item, Condition):
+        return {"condition": _condition_json(item)}
+    value = item.value
+    json_value: Any = [scalar_json(v) for v in value] if isinstance(value, tuple) else scalar_json(value)
+    return {"attribute": item.attribute.name, "operator": item.operator.value, "value": json_value}
+
+
+def scalar_json(value: Scalar) -> Any:
+    """JSON form of a coerced value: dates ISO, timestamps ISO with ``Z``, UUIDs lowercase text."""
+    if isinstance(value, datetime):
+        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return aware.isoformat().replace("+00:00", "Z")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value

@@ -1,0 +1,471 @@
+"""Parse and validate a report template (contract sections 2 and 3), collecting every problem."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from driverlens import lenient
+from driverlens.catalog import (
+    COLUMNS,
+    Aggregate,
+    Column,
+    ColumnType,
+    Operator,
+    ReportPeriod,
+    View,
+    columns_of,
+)
+from driverlens.errors import Problem, ValidationFailed
+from driverlens.lenient import join_path
+from driverlens.templates.model import (
+    AggregateExpr,
+    Attribute,
+    Condition,
+    OrderBy,
+    Predicate,
+    Scalar,
+    SortOrder,
+    Template,
+    Value,
+)
+from driverlens.templates.values import coerce_scalar, split_in_list
+
+MAX_DEPTH = 10
+MAX_PROJECTION = 64
+MAX_AGGREGATES = 32
+MAX_ORDERBY = 16
+MAX_ITEMS = 100  # per and/or list
+MAX_IN_VALUES = 1000
+MAX_PREDICATES = 500
+
+TOP_KEYS = ("view", "projection", "dateRange", "condition", "aggregation", "orderby", "limit")
+DATE_RANGE_KEYS = ("reportPeriod",)
+AGGREGATION_KEYS = ("aggregatedColumns", "condition")
+CONDITION_KEYS = ("and", "or")
+ITEM_KEYS = ("attribute", "operator", "value", "condition")
+ORDERBY_KEYS = ("attribute", "sort")
+
+_AGGREGATE_RE = re.compile(r"^\s*([A-Za-z]+)\s*\(\s*([A-Za-z0-9_]+)\s*\)\s*$")
+
+# Resolves an attribute (column or aggregate expression) at a path, or records problems.
+Resolver = Callable[[Any, str], tuple[Attribute | None, list[Problem]]]
+
+
+def parse_template(body: Any) -> Template:
+    """Parse a decoded JSON body (or its text) into a validated ``Template``; raise with every problem."""
+    if isinstance(body, str | bytes | bytearray):
+        body = lenient.loads(bytes(body) if isinstance(body, bytearray) else body)
+    parser = _Parser()
+    template = parser.template(body)
+    if parser.problems or template is None:
+        raise ValidationFailed(parser.problems or [Problem("", "the template is invalid")])
+    return template
+
+
+class _Parser:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.view: View | None = None
+        self.predicates = 0
+
+    def add(self, problem: Problem) -> None:
+        self.problems.append(problem)
+
+    def extend(self, problems: list[Problem]) -> None:
+        self.problems.extend(problems)
+
+    def obj(self, raw: Any, keys: tuple[str, ...], path: str, what: str) -> dict[str, Any] | None:
+        if not isinstance(raw, dict):
+            self.add(Problem(path, f"{what} must be a JSON object, got {_kind(raw)}", value=_small(raw)))
+            return None
+        result, problems = lenient.canonical_keys(raw, keys, path)
+        self.extend(problems)
+        return result
+
+    def template(self, body: Any) -> Template | None:
+        top = self.obj(body, TOP_KEYS, "", "the template")
+        if top is None:
+            return None
+        for required in ("view", "projection", "dateRange"):
+            if required not in top:
+                self.add(Problem(required, f"'{required}' is required"))
+        view = self.view_of(top.get("view")) if "view" in top else None
+        self.view = view
+        projection = self.projection(top.get("projection")) if "projection" in top else ()
+        period = self.date_range(top["dateRange"]) if "dateRange" in top else None
+        condition = self.condition(top.get("condition"), "condition", self.where_attribute, 1)
+        aggregates, having = self.aggregation(top.get("aggregation"), projection)
+        if not projection and not aggregates and isinstance(top.get("projection"), list):
+            self.add(Problem("projection", "name at least one column (or give aggregatedColumns)"))
+        orderby = self.orderby(top.get("orderby"), self.output_resolver(projection, aggregates))
+        limit = self.limit(top.get("limit"))
+        if view is None or period is None or self.problems:
+            return None
+        return Template(view, projection, period, condition, aggregates, having, orderby, limit)
+
+    def view_of(self, raw: Any) -> View | None:
+        view, problems = lenient.enum_value(raw, View, "view")
+        self.extend(problems)
+        return view
+
+    def date_range(self, raw: Any) -> ReportPeriod | None:
+        date_range = self.obj(raw, DATE_RANGE_KEYS, "dateRange", "dateRange")
+        if date_range is None:
+            return None
+        if "reportPeriod" not in date_range:
+            self.add(Problem("dateRange.reportPeriod", "'reportPeriod' is required"))
+            return None
+        period, problems = lenient.enum_value(
+            date_range["reportPeriod"], ReportPeriod, "dateRange.reportPeriod"
+        )
+        self.extend(problems)
+        return period
+
+    def column(self, raw: Any, path: str) -> tuple[Column | None, list[Problem]]:
+        if not isinstance(raw, str) or not raw.strip():
+            return None, [Problem(path, f"expected a column name, got {_kind(raw)}", value=_small(raw))]
+        if self.view is None:
+            matches = [c for c in COLUMNS if c.name.lower() == raw.strip().lower()]
+            if matches:
+                return matches[0], []
+            every = ", ".join(c.name for c in COLUMNS)
+            return None, [Problem(path, f"'{raw}' is not a column; columns: {every}", raw)]
+        found = next(
+            (c for c in columns_of(self.view) if c.name.lower() == raw.strip().lower()),
+            None,
+        )
+        if found is None:
+            names = ", ".join(c.name for c in columns_of(self.view))
+            return None, [
+                Problem(
+                    path,
+                    f"column '{raw}' is not in the {self.view.value} view; its columns are: {names}",
+                    value=raw,
+                )
+            ]
+        return found, []
+
+    def aggregate_expr(self, raw: Any, path: str) -> tuple[AggregateExpr | None, list[Problem]]:
+        funcs = ", ".join(a.value for a in Aggregate)
+        match = _AGGREGATE_RE.match(raw) if isinstance(raw, str) else None
+        if match is None:
+            return None, [
+                Problem(
+                    path,
+                    f"{_small_text(raw)} is not an aggregate expression; write FUNC(Column) with FUNC "
+                    f"one of {funcs}, e.g. SUM(EventCount)",
+                    value=_small(raw),
+                )
+            ]
+        func, problems = lenient.enum_value(match.group(1), Aggregate, path)
+        column, column_problems = self.column(match.group(2), path)
+        problems.extend(column_problems)
+        if func is None or column is None:
+            return None, problems
+        if column.name == "ReportId":
+            return None, [Problem(path, "ReportId is filled per report and cannot be aggregated", raw)]
+        if func.needs_numeric and not column.type.is_numeric:
+            numeric = ", ".join(c.name for c in COLUMNS if c.type.is_numeric and c.name != "ReportId")
+            return None, [
+                Problem(path, f"{func.value} needs a numeric column; numeric columns: {numeric}", raw)
+            ]
+        return AggregateExpr(func, column), []
+
+    def projection(self, raw: Any) -> tuple[Column, ...]:
+        items = self.list_of(raw, "projection", MAX_PROJECTION)
+        columns: list[Column] = []
+        for i, item in enumerate(items):
+            column, problems = self.column(item, join_path("projection", i))
+            self.extend(problems)
+            if column is None:
+                continue
+            if column in columns:
+                self.add(Problem(join_path("projection", i), f"column '{column.name}' is listed twice", item))
+                continue
+            columns.append(column)
+        return tuple(columns)
+
+    def aggregation(
+        self, raw: Any, projection: tuple[Column, ...]
+    ) -> tuple[tuple[AggregateExpr, ...], Condition | None]:
+        if raw is None:
+            return (), None
+        aggregation = self.obj(raw, AGGREGATION_KEYS, "aggregation", "aggregation")
+        if aggregation is None:
+            return (), None
+        path = "aggregation.aggregatedColumns"
+        aggregates: list[AggregateExpr] = []
+        for i, item in enumerate(self.list_of(aggregation.get("aggregatedColumns"), path, MAX_AGGREGATES)):
+            expr, problems = self.aggregate_expr(item, join_path(path, i))
+            self.extend(problems)
+            if expr is None:
+                continue
+            if expr in aggregates:
+                self.add(Problem(join_path(path, i), f"'{expr.name}' is listed twice", item))
+                continue
+            aggregates.append(expr)
+        resolver = self.output_resolver(projection, tuple(aggregates))
+        having = self.condition(aggregation.get("condition"), "aggregation.condition", resolver, 1)
+        if having is not None and not aggregates and not aggregation.get("aggregatedColumns"):
+            self.add(
+                Problem("aggregation.condition", "a condition after aggregation needs aggregatedColumns")
+            )
+        return tuple(aggregates), having
+
+    def where_attribute(self, raw: Any, path: str) -> tuple[Attribute | None, list[Problem]]:
+        if isinstance(raw, str) and _AGGREGATE_RE.match(raw):
+            return None, [
+                Problem(
+                    path,
+                    f"'{raw}' is an aggregate; aggregates can be filtered only in aggregation.condition",
+                    raw,
+                )
+            ]
+        column, problems = self.column(raw, path)
+        if column is not None and column.name == "ReportId":
+            return None, [Problem(path, "ReportId is filled per report and cannot be filtered", raw)]
+        return column, problems
+
+    def output_resolver(
+        self, projection: tuple[Column, ...], aggregates: tuple[AggregateExpr, ...]
+    ) -> Resolver:
+        def resolve(raw: Any, path: str) -> tuple[Attribute | None, list[Problem]]:
+            allowed = ", ".join([c.name for c in projection] + [a.name for a in aggregates]) or "(none)"
+            if isinstance(raw, str) and _AGGREGATE_RE.match(raw):
+                expr, problems = self.aggregate_expr(raw, path)
+                if expr is not None and expr not in aggregates:
+                    return None, [
+                        Problem(
+                            path,
+                            f"'{expr.name}' is not in aggregation.aggregatedColumns; "
+                            f"use a projected column or a listed aggregate: {allowed}",
+                            raw,
+                        )
+                    ]
+                return expr, problems
+            column, problems = self.column(raw, path)
+            if column is not None and column not in projection:
+                return None, [
+                    Problem(
+                        path,
+                        f"'{column.name}' is neither projected nor aggregated; use one of: {allowed}",
+                        raw,
+                    )
+                ]
+            return column, problems
+
+        return resolve
+
+    def condition(self, raw: Any, path: str, resolve: Resolver, depth: int) -> Condition | None:
+        if raw is None:
+            return None
+        if depth > MAX_DEPTH:
+            self.add(Problem(path, f"conditions may be nested at most {MAX_DEPTH} levels deep"))
+            return None
+        condition = self.obj(raw, CONDITION_KEYS, path, "a condition")
+        if condition is None:
+            return None
+        parts: dict[str, tuple[Predicate | Condition, ...]] = {}
+        for key in CONDITION_KEYS:
+            list_path = join_path(path, key)
+            items: list[Predicate | Condition] = []
+            for i, item in enumerate(self.list_of(condition.get(key), list_path, MAX_ITEMS)):
+                parsed = self.item(item, join_path(list_path, i), resolve, depth)
+                if parsed is not None:
+                    items.append(parsed)
+            parts[key] = tuple(items)
+        if not parts["and"] and not parts["or"]:
+            return None
+        return Condition(all_of=parts["and"], any_of=parts["or"])
+
+    def item(self, raw: Any, path: str, resolve: Resolver, depth: int) -> Predicate | Condition | None:
+        item = self.obj(raw, ITEM_KEYS, path, "a condition item")
+        if item is None:
+            return None
+        operator: Operator | None = None
+        if item.get("operator") is not None:
+            operator, problems = lenient.enum_value(item["operator"], Operator, join_path(path, "operator"))
+            self.extend(problems)
+        if "condition" in item:
+            extra = [k for k in ("attribute", "value") if k in item]
+            if extra:
+                self.add(
+                    Problem(
+                        path,
+                        f"an item is either a predicate (attribute, operator, value) or a nested "
+                        f"condition, not both; remove {', '.join(extra)} or condition",
+                    )
+                )
+                return None
+            if operator is not None and operator is not Operator.NONE:
+                self.add(
+                    Problem(
+                        join_path(path, "operator"),
+                        f"an item with a nested condition takes no operator (or NONE), got {operator.value}",
+                        item["operator"],
+                    )
+                )
+                return None
+            return self.condition(item["condition"], join_path(path, "condition"), resolve, depth + 1)
+        return self.predicate(item, path, resolve, operator)
+
+    def predicate(
+        self, item: dict[str, Any], path: str, resolve: Resolver, operator: Operator | None
+    ) -> Predicate | None:
+        ok = True
+        for key in ("attribute", "operator", "value"):
+            if key not in item or item[key] is None:
+                self.add(Problem(join_path(path, key), f"'{key}' is required in a predicate"))
+                ok = False
+        if operator is Operator.NONE:
+            self.add(
+                Problem(
+                    join_path(path, "operator"),
+                    "NONE is allowed only on an item carrying just a nested condition; "
+                    f"predicates use one of {', '.join(o.value for o in Operator if o is not Operator.NONE)}",
+                    item["operator"],
+                )
+            )
+            ok = False
+        attribute: Attribute | None = None
+        if item.get("attribute") is not None:
+            attribute, problems = resolve(item["attribute"], join_path(path, "attribute"))
+            self.extend(problems)
+        self.predicates += 1
+        if self.predicates == MAX_PREDICATES + 1:
+            self.add(Problem(path, f"a template may hold at most {MAX_PREDICATES} predicates"))
+        if not ok or attribute is None or operator is None:
+            return None
+        value = self.value(item["value"], join_path(path, "value"), attribute, operator)
+        if value is None:
+            return None
+        return Predicate(attribute, operator, value)
+
+    def value(self, raw: Any, path: str, attribute: Attribute, operator: Operator) -> Value | None:
+        if isinstance(attribute, AggregateExpr):
+            kind: ColumnType | None = attribute.value_type
+            allowed: tuple[str, ...] = ()
+            if attribute.func in (Aggregate.MAX, Aggregate.MIN):
+                allowed = attribute.column.allowed_values
+        else:
+            kind = attribute.type
+            allowed = attribute.allowed_values
+        if operator is Operator.LIKE:
+            if kind is not ColumnType.STRING:
+                self.add(Problem(path, f"LIKE needs a text column; {attribute.name} is not text"))
+                return None
+            if not isinstance(raw, str):
+                self.add(Problem(path, "LIKE needs a text pattern using % and _", _small(raw)))
+                return None
+            scalar, problems = coerce_scalar(raw, ColumnType.STRING, (), path)
+            self.extend(problems)
+            return scalar
+        if operator is Operator.IN:
+            return self.in_values(raw, path, kind, allowed)
+        scalar, problems = coerce_scalar(raw, kind, allowed, path)
+        self.extend(problems)
+        return scalar
+
+    def in_values(
+        self, raw: Any, path: str, kind: ColumnType | None, allowed: tuple[str, ...]
+    ) -> tuple[Scalar, ...] | None:
+        if isinstance(raw, str):
+            raw = split_in_list(raw)
+        elif not isinstance(raw, list):
+            raw = [raw]
+        if not raw:
+            self.add(Problem(path, "IN needs at least one value (a JSON list or a comma-separated string)"))
+            return None
+        if len(raw) > MAX_IN_VALUES:
+            self.add(Problem(path, f"IN takes at most {MAX_IN_VALUES} values, got {len(raw)}"))
+            return None
+        values: list[Scalar] = []
+        ok = True
+        for i, element in enumerate(raw):
+            scalar, problems = coerce_scalar(element, kind, allowed, join_path(path, i))
+            self.extend(problems)
+            if scalar is None:
+                ok = False
+            elif scalar not in values:
+                values.append(scalar)
+        return tuple(values) if ok else None
+
+    def orderby(self, raw: Any, resolve: Resolver) -> tuple[OrderBy, ...]:
+        result: list[OrderBy] = []
+        for i, item in enumerate(self.list_of(raw, "orderby", MAX_ORDERBY)):
+            path = join_path("orderby", i)
+            entry = self.obj(item, ORDERBY_KEYS, path, "an orderby item")
+            if entry is None:
+                continue
+            sort: SortOrder | None = SortOrder.ASC
+            if entry.get("sort") is not None:
+                sort, problems = lenient.enum_value(entry["sort"], SortOrder, join_path(path, "sort"))
+                self.extend(problems)
+            if entry.get("attribute") is None:
+                self.add(Problem(join_path(path, "attribute"), "'attribute' is required in an orderby item"))
+                continue
+            attribute, problems = resolve(entry["attribute"], join_path(path, "attribute"))
+            self.extend(problems)
+            if attribute is not None and sort is not None:
+                if any(o.attribute == attribute for o in result):
+                    self.add(Problem(path, f"'{attribute.name}' is ordered by twice", entry["attribute"]))
+                    continue
+                result.append(OrderBy(attribute, sort))
+        return tuple(result)
+
+    def limit(self, raw: Any) -> int:
+        if raw is None:
+            return 0
+        value, problems = coerce_scalar(raw, ColumnType.INTEGER, (), "limit")
+        if problems or not isinstance(value, int):
+            self.add(
+                Problem("limit", f"{_small_text(raw)} is not allowed: limit is a whole number >= 0", raw)
+            )
+            return 0
+        if value < 0:
+            self.add(Problem("limit", f"{value} is not allowed: limit is a whole number >= 0", raw))
+            return 0
+        return value
+
+    def list_of(self, raw: Any, path: str, maximum: int) -> list[Any]:
+        if raw is None:
+            return []
+        if not isinstance(raw, list):
+            self.add(Problem(path, f"expected a JSON list, got {_kind(raw)}", value=_small(raw)))
+            return []
+        if len(raw) > maximum:
+            self.add(Problem(path, f"at most {maximum} entries are allowed here, got {len(raw)}"))
+            return []
+        return raw
+
+
+def _kind(raw: Any) -> str:
+    if raw is None:
+        return "null"
+    if isinstance(raw, bool):
+        return "true/false"
+    if isinstance(raw, dict):
+        return "an object"
+    if isinstance(raw, list):
+        return "a list"
+    if isinstance(raw, str):
+        return f"the string {_small_text(raw)}"
+    if isinstance(raw, int | float):
+        return f"the number {raw}"
+    return type(raw).__name__
+
+
+def _small(raw: Any) -> Any:
+    """A value small enough to echo back in an error."""
+    if isinstance(raw, dict | list):
+        return None
+    if isinstance(raw, str) and len(raw) > 200:
+        return raw[:200] + "..."
+    return raw
+
+
+def _small_text(raw: Any) -> str:
+    text = repr(_small(raw)) if not isinstance(raw, str) else f"'{_small(raw)}'"
+    return text
