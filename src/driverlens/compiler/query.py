@@ -1,0 +1,204 @@
+"""Template + scope + window -> a SQLGlot SELECT over ``failure_events``.
+
+Identifiers come only from the column catalogue and values only become typed literals: nothing a
+client sends is ever formatted into SQL text, so no value can change the shape of the query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from driverlens.catalog import OWNER_COLUMNS, Aggregate, Column, ColumnType, Operator
+from driverlens.compiler.window import DataWindow, Scope
+from driverlens.errors import DriverLensError, Forbidden
+from driverlens.templates import AggregateExpr, Attribute, Condition, Predicate, Scalar, Template
+
+EVENTS_TABLE = "failure_events"
+DATE_COLUMN = "FailureDate"
+DIALECTS = ("duckdb", "spark", "postgres")
+
+
+class UnsupportedQuery(DriverLensError):
+    """The target SQL dialect cannot express part of a compiled query."""
+
+    status = 500
+    code = "UnsupportedQuery"
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A compiled report query; ``tree`` is the SQLGlot syntax tree (do not mutate it)."""
+
+    tree: exp.Select
+    output_columns: list[str]
+
+    def sql(self, dialect: str = "duckdb", *, pretty: bool = False) -> str:
+        """Render for ``dialect``; raises ``UnsupportedQuery`` rather than rewriting silently."""
+        try:
+            return self.tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+        except UnsupportedError as exc:
+            raise UnsupportedQuery(f"the query cannot be expressed in {dialect}: {exc}") from exc
+
+
+def compile_template(
+    template: Template, scope: Scope, window: DataWindow, report_id: int | None = None
+) -> CompiledQuery:
+    """Compile a validated template for one partner and one window of failure dates."""
+    if scope.kind.view is not template.view:
+        raise Forbidden(
+            f"a {scope.kind.value} partner may only use {scope.kind.view.value} templates, "
+            f"not {template.view.value}",
+            target="view",
+        )
+    if not scope.partner:
+        raise ValueError("scope.partner must not be empty")
+    outputs: list[exp.Expr] = [
+        exp.alias_(_output_column(column, report_id), column.name, quoted=True)
+        for column in template.projection
+    ]
+    outputs += [exp.alias_(_aggregate(agg), agg.name, quoted=True) for agg in template.aggregates]
+    filters: list[exp.Expr] = [
+        exp.EQ(this=_column(OWNER_COLUMNS[template.view]), expression=exp.Literal.string(scope.partner)),
+        exp.GTE(this=_column(DATE_COLUMN), expression=_date(window.start)),
+        exp.LT(this=_column(DATE_COLUMN), expression=_date(window.end)),
+    ]
+    if template.condition is not None:
+        filters.append(_condition(template.condition))
+    query = (
+        exp.Select(expressions=outputs)
+        .from_(exp.Table(this=exp.to_identifier(EVENTS_TABLE, quoted=True)), copy=False)
+        .where(_all_of(filters), copy=False)
+    )
+    if template.aggregates:
+        keys = [_column(c.physical) for c in template.projection if c.physical is not None]
+        if keys:
+            query = query.group_by(*keys, copy=False)
+    if template.having is not None:
+        query = query.having(_condition(template.having), copy=False)
+    ordered = [
+        exp.Ordered(this=_attribute(o.attribute), desc=o.sort.value == "desc", nulls_first=False)
+        for o in template.orderby
+        if not (isinstance(o.attribute, Column) and o.attribute.physical is None)
+    ]
+    if ordered:
+        query = query.order_by(*ordered, copy=False)
+    if template.limit > 0:
+        query = query.limit(exp.Literal.number(template.limit), copy=False)
+    return CompiledQuery(tree=query, output_columns=template.output_columns)
+
+
+def _column(physical: str) -> exp.Column:
+    return exp.Column(this=exp.to_identifier(physical, quoted=True))
+
+
+def _output_column(column: Column, report_id: int | None) -> exp.Expr:
+    if column.physical is None:  # ReportId: the same literal on every row
+        value: exp.Expr = exp.Null() if report_id is None else exp.Literal.number(report_id)
+        return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
+    return _column(column.physical)
+
+
+_AGGREGATES: dict[Aggregate, Callable[[exp.Expr], exp.Expr]] = {
+    Aggregate.SUM: lambda e: exp.Sum(this=e),
+    Aggregate.AVG: lambda e: exp.Avg(this=e),
+    Aggregate.COUNT: lambda e: exp.Count(this=e),
+    Aggregate.DCOUNT: lambda e: exp.Count(this=exp.Distinct(expressions=[e])),
+    Aggregate.MAX: lambda e: exp.Max(this=e),
+    Aggregate.MIN: lambda e: exp.Min(this=e),
+}
+
+
+def _aggregate(agg: AggregateExpr) -> exp.Expr:
+    physical = agg.column.physical
+    if physical is None:
+        raise ValueError("ReportId cannot be aggregated")
+    return _AGGREGATES[agg.func](_column(physical))
+
+
+def _attribute(attribute: Attribute) -> exp.Expr:
+    if isinstance(attribute, AggregateExpr):
+        return _aggregate(attribute)
+    if attribute.physical is None:
+        raise ValueError("ReportId cannot be filtered")
+    return _column(attribute.physical)
+
+
+def _date(value: date) -> exp.Expr:
+    return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
+
+
+def _literal(value: Scalar) -> exp.Expr:
+    if isinstance(value, datetime):
+        text = value.isoformat(sep=" ")
+        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("TIMESTAMP"))
+    if isinstance(value, date):
+        return _date(value)
+    if isinstance(value, uuid.UUID):
+        return exp.Cast(
+            this=exp.Literal.string(str(value)), to=exp.DataType.build(ColumnType.UUID.duckdb_type)
+        )
+    if isinstance(value, int | float):
+        return exp.Literal.number(value)
+    return exp.Literal.string(value)
+
+
+_COMPARISONS: dict[Operator, type[exp.Binary]] = {
+    Operator.EQ: exp.EQ,
+    Operator.NEQ: exp.NEQ,
+    Operator.LT: exp.LT,
+    Operator.GT: exp.GT,
+    Operator.LTE: exp.LTE,
+    Operator.GTE: exp.GTE,
+    Operator.LIKE: exp.Like,
+}
+
+
+def _predicate(predicate: Predicate) -> exp.Expr:
+    target = _attribute(predicate.attribute)
+    value = predicate.value
+    if predicate.operator is Operator.IN:
+        values = value if isinstance(value, tuple) else (value,)
+        return exp.In(this=target, expressions=[_literal(v) for v in values])
+    if isinstance(value, tuple):
+        raise ValueError(f"{predicate.operator.value} takes one value")
+    comparison = _COMPARISONS.get(predicate.operator)
+    if comparison is None:
+        raise ValueError(f"operator {predicate.operator.value} cannot be compiled")
+    return comparison(this=target, expression=_literal(value))
+
+
+def _item(item: Predicate | Condition) -> exp.Expr:
+    return _condition(item) if isinstance(item, Condition) else _predicate(item)
+
+
+def _condition(condition: Condition) -> exp.Expr:
+    parts: list[exp.Expr] = []
+    if condition.all_of:
+        parts.append(_all_of([_item(i) for i in condition.all_of]))
+    if condition.any_of:
+        parts.append(_any_of([_item(i) for i in condition.any_of]))
+    return _all_of(parts)
+
+
+def _wrap(node: exp.Expr) -> exp.Expr:
+    return exp.Paren(this=node) if isinstance(node, exp.Connector) else node
+
+
+def _all_of(nodes: Sequence[exp.Expr]) -> exp.Expr:
+    result = _wrap(nodes[0])
+    for node in nodes[1:]:
+        result = exp.And(this=result, expression=_wrap(node))
+    return result
+
+
+def _any_of(nodes: Sequence[exp.Expr]) -> exp.Expr:
+    result = _wrap(nodes[0])
+    for node in nodes[1:]:
+        result = exp.Or(this=result, expression=_wrap(node))
+    return result
