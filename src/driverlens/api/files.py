@@ -1,0 +1,144 @@
+"""``GET /files/{key}``: signed-link downloads streamed from the blob store, with Range support."""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Iterator
+from typing import BinaryIO
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+
+from driverlens.blobs.links import LinkSigner
+from driverlens.blobs.store import BlobStore, validate_key
+from driverlens.errors import DriverLensError
+
+log = logging.getLogger("driverlens.api.files")
+
+CHUNK = 64 * 1024
+CONTENT_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "tsv": "text/tab-separated-values; charset=utf-8",
+    "jsonl": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+    "cab": "application/vnd.ms-cab-compressed",
+}
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+class _RangeNotSatisfiable(Exception):
+    pass
+
+
+def content_type_for(key: str) -> str:
+    ext = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else ""
+    return CONTENT_TYPES.get(ext, "application/octet-stream")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) inclusive for a single ``bytes=`` range; None to send everything.
+
+    Multi-range or syntactically invalid headers are ignored (RFC 9110 allows it); a valid but
+    unsatisfiable one raises ``_RangeNotSatisfiable``.
+    """
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or (not match.group(1) and not match.group(2)):
+        return None
+    first_s, last_s = match.groups()
+    if not first_s:  # suffix: the last n bytes
+        suffix = int(last_s)
+        if suffix == 0 or size == 0:
+            raise _RangeNotSatisfiable
+        return max(0, size - suffix), size - 1
+    first = int(first_s)
+    last = int(last_s) if last_s else size - 1
+    if last_s and last < first:
+        return None
+    if first >= size:
+        raise _RangeNotSatisfiable
+    return first, min(last, size - 1)
+
+
+def _error(status: int, code: str, message: str, target: str | None = None) -> JSONResponse:
+    tracking_id = uuid.uuid4().hex
+    log.info("files error status=%s code=%s trackingId=%s", status, code, tracking_id)
+    body = {
+        "data": None,
+        "errors": [{"code": code, "message": message, "target": target, "trackingId": tracking_id}],
+    }
+    return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+
+
+def _stream(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    try:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def _disposition(filename: str) -> str:
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def build_files_router(store: BlobStore, signer: LinkSigner) -> APIRouter:
+    """The router serving signed download links; no bearer token (the signature is the credential)."""
+    router = APIRouter(tags=["files"])
+
+    @router.api_route("/files/{key:path}", methods=["GET", "HEAD"], include_in_schema=True)
+    def download(key: str, request: Request) -> Response:
+        """Stream a report file or CAB named by a signed, expiring link."""
+        params = request.query_params
+        filename = params.get("fn")
+        try:
+            # The key's syntax is checked first: traversal attempts never reach the signer or the disk.
+            store_key = validate_key(key)
+            signer.verify(store_key, params.get("exp"), params.get("kid"), params.get("sig"), filename)
+            info = store.stat(store_key)
+        except DriverLensError as exc:
+            return _error(exc.status, exc.code, exc.message, exc.target)
+        try:
+            byte_range = parse_range(request.headers.get("range"), info.size)
+        except _RangeNotSatisfiable:
+            return Response(
+                status_code=416,
+                headers={"Content-Range": f"bytes */{info.size}", "Cache-Control": "no-store"},
+            )
+
+        headers = {
+            "Content-Type": content_type_for(store_key),
+            "Content-Disposition": _disposition(filename or store_key.rsplit("/", 1)[-1]),
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+            "X-Content-Type-Options": "nosniff",
+            "Accept-Ranges": "bytes",
+        }
+        status = 200
+        start, length = 0, info.size
+        if byte_range is not None:
+            first, last = byte_range
+            start, length = first, last - first + 1
+            status = 206
+            headers["Content-Range"] = f"bytes {first}-{last}/{info.size}"
+        headers["Content-Length"] = str(length)
+        if request.method == "HEAD":
+            return Response(status_code=status, headers=headers)
+        try:
+            handle = store.open_read(store_key)
+        except DriverLensError as exc:
+            return _error(exc.status, exc.code, exc.message, exc.target)
+        return StreamingResponse(_stream(handle, start, length), status_code=status, headers=headers)
+
+    return router
