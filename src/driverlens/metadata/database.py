@@ -86,6 +86,11 @@ class Database:
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
 
     @property
+    def url_text(self) -> str:
+        """The URL with its password, to hand to another process (never log it)."""
+        return self.url.render_as_string(hide_password=False)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.dialect_name == "sqlite"
 
