@@ -1,0 +1,247 @@
+"""Synthetic failure telemetry: vectorised with numpy, deterministic per seed, owned by the demo partners."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Literal
+
+import duckdb
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+
+from driverlens.catalog import PartnerKind
+from driverlens.clock import ensure_utc
+from driverlens.events import vocabulary as voc
+from driverlens.events.demo import DEMO_PARTNERS, OTHER_OEMS, DemoPartner
+from driverlens.events.schema import COLUMN_NAMES, quoted
+from driverlens.events.store import EventStore, append_clustered
+
+CHUNK_ROWS = 1_000_000
+# Share of machines made by the demo OEM; the rest belong to makers that are not partners.
+DEMO_OEM_SHARE = 0.35
+# Distinct devices ~ rows/3: sampling n rows from a pool of M devices hits M*(1-exp(-n/M)) of them.
+_POOL_FACTOR = 1.0 / (3.0 * (1.0 - np.exp(-2.85)))
+_STAGING = "seed_rows"
+
+SampleFormat = Literal["csv", "csv.gz", "jsonl", "parquet"]
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _dictionary(indices: npt.NDArray[np.int64], values: list[str | None]) -> pa.Array:
+    missing = np.array([v is None for v in values], dtype=np.bool_)
+    mask = missing[indices] if missing.any() else None
+    dictionary = pa.array([v if v is not None else "" for v in values], pa.string())
+    return pa.DictionaryArray.from_arrays(pa.array(indices.astype(np.int32), mask=mask), dictionary)
+
+
+def _uuids(raw: npt.NDArray[np.uint8]) -> pa.Array:
+    storage = pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(raw), [None, pa.py_buffer(np.ascontiguousarray(raw).tobytes())]
+    )
+    return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+
+
+def _random_uuids(rng: np.random.Generator, n: int) -> npt.NDArray[np.uint8]:
+    raw = rng.integers(0, 256, size=(n, 16), dtype=np.uint8)
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x40  # version 4
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+    return raw
+
+
+class _Generator:
+    """Holds the device pool and vocabularies; yields Arrow chunks of events in cluster order."""
+
+    def __init__(self, rows: int, days: int, seed: int, now: datetime) -> None:
+        self.rows, self.days = rows, days
+        self.rng = np.random.default_rng(seed)
+        self.today = np.datetime64(ensure_utc(now).date(), "D")
+        self.ihvs = sorted((p for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV), key=lambda p: p.name)
+        oem = next(p for p in DEMO_PARTNERS if p.kind is PartnerKind.OEM)
+        self.oems = [oem.oem_names[0], *OTHER_OEMS]
+        self.oem_partners = [oem.name, *OTHER_OEMS]
+        self._make_devices(max(1, round(rows * _POOL_FACTOR)))
+
+    def _make_devices(self, m: int) -> None:
+        rng = self.rng
+        oem_p = np.array([DEMO_OEM_SHARE] + [(1 - DEMO_OEM_SHARE) / len(OTHER_OEMS)] * len(OTHER_OEMS))
+        self.models = [(i, model) for i, o in enumerate(self.oems) for model in voc.oem_models(o)]
+        per_oem = len(voc.MODEL_SERIES)
+        self.archs, arch_p = voc.weights(voc.ARCHITECTURES)
+        self.cpus = [(a, c) for a in self.archs for c in voc.CPUS[a]]
+        arch = rng.choice(len(self.archs), size=m, p=arch_p)
+        cpu_offset = np.cumsum([0] + [len(voc.CPUS[a]) for a in self.archs])[:-1]
+        cpu_count = np.array([len(voc.CPUS[a]) for a in self.archs])
+        oem = rng.choice(len(self.oems), size=m, p=oem_p)
+        self.dev = {
+            "id": _random_uuids(rng, m),
+            "model": oem * per_oem + rng.choice(per_oem, size=m, p=voc.zipf(per_oem, 0.8)),
+            "oem": oem,
+            "arch": arch,
+            "cpu": cpu_offset[arch] + rng.integers(0, 1 << 30, size=m) % cpu_count[arch],
+            "os": rng.choice(len(voc.OS_BUILDS), size=m, p=voc.weights(_os_pairs())[1]),
+            "market": rng.choice(len(voc.MARKETS), size=m, p=voc.weights(voc.MARKETS)[1]),
+            "type": rng.choice(len(voc.DEVICE_TYPES), size=m, p=voc.weights(voc.DEVICE_TYPES)[1]),
+            "ring": rng.choice(len(voc.FLIGHT_RINGS), size=m, p=voc.weights(voc.FLIGHT_RINGS)[1]),
+            "sku": rng.choice(len(voc.SKUS), size=m, p=voc.weights(voc.SKUS)[1]),
+        }
+
+    def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
+        shares = np.linspace(1.5, 1.0, len(self.ihvs))
+        counts = np.floor(shares / shares.sum() * self.rows).astype(np.int64)
+        counts[0] += self.rows - counts.sum()
+        offsets = np.arange(self.days, 0, -1)  # days before today, oldest first
+        dow = (self.today - offsets).astype("datetime64[D]").astype(np.int64) % 7  # 0 = Thursday
+        day_w = (1.0 + 0.004 * np.arange(self.days)) * np.where((dow == 2) | (dow == 3), 0.75, 1.0)
+        for partner, n in zip(self.ihvs, counts, strict=True):
+            per_day = self.rng.multinomial(int(n), day_w / day_w.sum())
+            day = np.repeat(self.today - offsets, per_day)  # sorted by date
+            for start in range(0, int(n), chunk_rows):
+                yield self._chunk(partner, day[start : start + chunk_rows])
+
+    def _chunk(self, partner: DemoPartner, day: npt.NDArray[np.datetime64]) -> pa.Table:
+        rng, n = self.rng, len(day)
+        drivers = list(partner.drivers)
+        driver = rng.choice(len(drivers), size=n, p=voc.zipf(len(drivers), 1.0))
+        version = rng.choice(voc.VERSIONS_PER_DRIVER, size=n, p=voc.zipf(voc.VERSIONS_PER_DRIVER, 1.3))
+        local_bucket = rng.choice(voc.BUCKETS_PER_DRIVER, size=n, p=voc.zipf(voc.BUCKETS_PER_DRIVER, 1.1))
+        bucket = driver * voc.BUCKETS_PER_DRIVER + local_bucket
+        tables = [voc.buckets_for(d) for d in drivers]
+        names = [x for t in tables for x in t.names]
+        hashes = np.frombuffer(b"".join(h.bytes for t in tables for h in t.hashes), np.uint8).reshape(-1, 16)
+        kernel_mode = np.concatenate([t.kernel_mode for t in tables])
+        kernel_event = np.concatenate([t.kernel_event for t in tables])
+        dev = rng.integers(0, len(self.dev["id"]), size=n)
+        d = {k: v[dev] for k, v in self.dev.items() if k != "id"}
+        seconds = rng.integers(0, 86_400, size=n).astype("timedelta64[s]")
+        failed_at = day.astype("datetime64[s]") + seconds
+        collected = failed_at + rng.integers(60, 6 * 3600, size=n).astype("timedelta64[s]")
+        oem_partner = d["oem"]
+        cab_types, cab_p = voc.weights(voc.CAB_TYPES)
+        versions = [v for drv in drivers for v in voc.driver_versions(drv)]
+        dv = driver * voc.VERSIONS_PER_DRIVER + version
+        hw_per_driver = 4
+        hardware = [voc.hardware_id(drv, i) for drv in drivers for i in range(hw_per_driver)]
+        cols: dict[str, pa.Array] = {
+            "EventId": _uuids(_random_uuids(rng, n)),
+            "IhvPartner": _dictionary(np.zeros(n, np.int64), [partner.name]),
+            "OemPartner": _dictionary(oem_partner, list(self.oem_partners)),
+            "FailureDate": pa.array(day.astype("datetime64[D]"), pa.date32()),
+            "FailureDateTime": pa.array(failed_at.astype("datetime64[us]"), pa.timestamp("us")),
+            "ApplicationId": _dictionary(dv % len(partner.application_ids), list(partner.application_ids)),
+            "SubmissionId": _dictionary(dv % len(partner.submission_ids), list(partner.submission_ids)),
+            "FailureName": _dictionary(bucket, list(names)),
+            "FailureHash": _uuids(hashes[bucket]),
+            "Symbol": _dictionary(bucket, [s for t in tables for s in t.symbols]),
+            "OSVersion": _dictionary(d["os"], [b[0] for b in voc.OS_BUILDS]),
+            "OSName": _dictionary(d["os"], [b[1] for b in voc.OS_BUILDS]),
+            "EventType": _dictionary(kernel_event[bucket].astype(np.int64), ["System", "Kernel"]),
+            "Market": _dictionary(d["market"], [m for m, _ in voc.MARKETS]),
+            "DeviceType": _dictionary(d["type"], [t for t, _ in voc.DEVICE_TYPES]),
+            "DriverName": _dictionary(driver, list(drivers)),
+            "DriverVersion": _dictionary(dv, list(versions)),
+            "Architecture": _dictionary(d["arch"], list(self.archs)),
+            "OEMName": _dictionary(d["oem"], list(self.oems)),
+            "OEMModel": _dictionary(d["model"], [m[1][0] for m in self.models]),
+            "Baseboard": _dictionary(d["model"], [m[1][2] for m in self.models]),
+            "ModelFamily": _dictionary(d["model"], [m[1][1] for m in self.models]),
+            "FlightRing": _dictionary(d["ring"], [r for r, _ in voc.FLIGHT_RINGS]),
+            "Mode": _dictionary(kernel_mode[bucket].astype(np.int64), ["User", "Kernel"]),
+            "CPUName": _dictionary(d["cpu"], [c for _, c in self.cpus]),
+            "OSSKUType": _dictionary(d["sku"], [s for s, _ in voc.SKUS]),
+            "ReleaseName": _dictionary(d["os"], [b[2] for b in voc.OS_BUILDS]),
+            "CabType": _dictionary(rng.choice(len(cab_types), size=n, p=cab_p), list(cab_types)),
+            "CabIdHash": _uuids(_random_uuids(rng, n)),
+            "DeviceId": _uuids(self.dev["id"][dev]),
+            "HardwareId": _dictionary(driver * hw_per_driver + dev % hw_per_driver, list(hardware)),
+            "CabCollectionTime": pa.array(collected.astype("datetime64[us]"), pa.timestamp("us")),
+            "CabExpirationTime": pa.array(
+                (collected + np.timedelta64(30, "D")).astype("datetime64[us]"), pa.timestamp("us")
+            ),
+            "EventCount": pa.array(rng.geometric(0.55, size=n).astype(np.int64)),
+        }
+        return pa.table(cols)
+
+
+def _os_pairs() -> tuple[tuple[str, float], ...]:
+    return tuple((b[0], b[3]) for b in voc.OS_BUILDS)
+
+
+def _staging_select(source: str) -> str:
+    """Arrow chunk -> stored types (ids generated as UUIDs become text where the schema says so)."""
+    special = {
+        "EventId": 'CAST("EventId" AS VARCHAR)',
+        "CabIdHash": "replace(CAST(\"CabIdHash\" AS VARCHAR), '-', '')",
+    }
+    exprs = [f"{special.get(c, quoted(c))} AS {quoted(c)}" for c in COLUMN_NAMES]
+    return f"SELECT {', '.join(exprs)} FROM {source}"
+
+
+def generate_chunks(*, rows: int, days: int = 90, seed: int = 0, now: datetime) -> Iterator[pa.Table]:
+    """Raw Arrow chunks of synthetic events, in (IHV partner, FailureDate) order."""
+    if rows < 0 or days < 1:
+        raise ValueError("rows must be >= 0 and days >= 1")
+    if rows == 0:
+        return iter(())
+    return _Generator(rows, days, seed, now).chunks()
+
+
+def seed_events(store: EventStore, *, rows: int, days: int = 90, seed: int = 0, now: datetime) -> SeedReport:
+    """Append ``rows`` synthetic events over the ``days`` UTC days before ``now``, in one transaction."""
+    started = time.perf_counter()
+    loaded = 0
+    with store.writer() as con:
+        con.execute("BEGIN")
+        for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
+            con.register("seed_chunk", chunk)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGING} AS {_staging_select('seed_chunk')}")
+            loaded += append_clustered(con, _STAGING)
+            con.unregister("seed_chunk")
+        con.execute("COMMIT")
+    return SeedReport(rows=loaded, seconds=time.perf_counter() - started)
+
+
+def write_sample_file(
+    path: Path, rows: int, fmt: SampleFormat, *, seed: int = 0, now: datetime | None = None, days: int = 90
+) -> Path:
+    """Write synthetic events as an ingestible file (CSV with header, JSON Lines or Parquet)."""
+    when = now or (datetime(2026, 1, 1) + timedelta(days=days))
+    con = duckdb.connect()
+    try:
+        first = True
+        for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=when):
+            con.register("seed_chunk", chunk)
+            verb = "CREATE TEMP TABLE sample AS" if first else "INSERT INTO sample"
+            con.execute(f"{verb} {_staging_select('seed_chunk')}")
+            con.unregister("seed_chunk")
+            first = False
+        if first:
+            raise ValueError("rows must be >= 1 for a sample file")
+        options = {
+            "csv": "FORMAT csv, HEADER true",
+            "csv.gz": "FORMAT csv, HEADER true, COMPRESSION gzip",
+            "jsonl": "FORMAT json",
+            "parquet": "FORMAT parquet",
+        }[fmt]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(f"COPY sample TO '{_sql_string(str(path))}' ({options})")
+    finally:
+        con.close()
+    return path
+
+
+def _sql_string(value: str) -> str:
+    return value.replace("'", "''")
