@@ -97,7 +97,7 @@ class _Parser:
         period = self.date_range(top["dateRange"]) if "dateRange" in top else None
         condition = self.condition(top.get("condition"), "condition", self.where_attribute, 1)
         aggregates, having = self.aggregation(top.get("aggregation"), projection)
-        if not projection and not aggregates and isinstance(top.get("projection"), list):
+        if top.get("projection") == [] and not aggregates:
             self.add(Problem("projection", "name at least one column (or give aggregatedColumns)"))
         orderby = self.orderby(top.get("orderby"), self.output_resolver(projection, aggregates))
         limit = self.limit(top.get("limit"))
