@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from driverlens.cli.engine import run_template
+from driverlens.cli.events import ingest, purge, seed
+
 app = typer.Typer(
     name="driverlens",
     help="DriverLens: driver failure reports compatible with the Hardware Dev Center API.",
@@ -18,3 +21,9 @@ def version() -> None:
     from driverlens import __version__
 
     typer.echo(__version__)
+
+
+app.command("run-template")(run_template)
+app.command("ingest")(ingest)
+app.command("purge")(purge)
+app.command("seed")(seed)

@@ -1,0 +1,97 @@
+"""``driverlens run-template`` end to end on a seeded store."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from driverlens.cli.main import app
+from driverlens.engines.samples import sample_template
+from driverlens.events.seed import seed_events
+from driverlens.events.store import EventStore
+from driverlens.settings import Settings
+
+NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+
+
+def _template_file(tmp_path: Path, number: int) -> Path:
+    body = json.dumps(sample_template(number).body, indent=2)
+    path = tmp_path / f"template{number}.json"
+    # Bodies copied from documentation carry comments; the CLI accepts them.
+    path.write_text("// sample template\n" + body.replace("{", "{ /* c */", 1), encoding="utf-8")
+    return path
+
+
+def test_run_template_writes_the_report_and_prints_figures(settings: Settings, tmp_path: Path) -> None:
+    seed_events(EventStore(settings.data_dir), rows=5_000, seed=3, now=NOW)
+    out = tmp_path / "reports" / "t3.csv"
+    result = CliRunner().invoke(
+        app,
+        [
+            "run-template",
+            str(_template_file(tmp_path, 3)),
+            "--partner",
+            "contoso graphics",
+            "--at",
+            "2026-03-01T09:00:00Z",
+            "--report-id",
+            "12",
+            "-o",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "Contoso Graphics" in result.output
+    assert "failure dates 2026-01-30 to 2026-02-28" in result.output
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    keys = ["DriverName", "DriverVersion", "FailureName", "FailureHash"]
+    assert rows[0] == [*keys, "SUM(EventCount)", "DCOUNT(DeviceId)"]
+    assert f"rows={len(rows) - 1} " in result.output
+    assert f"sha256={hashlib.sha256(out.read_bytes()).hexdigest()}" in result.output
+
+
+def test_run_template_jsonl_format(settings: Settings, tmp_path: Path) -> None:
+    seed_events(EventStore(settings.data_dir), rows=2_000, seed=3, now=NOW)
+    out = tmp_path / "t2.jsonl"
+    args = ["run-template", str(_template_file(tmp_path, 2)), "--partner", "Northwind Systems"]
+    result = CliRunner().invoke(app, [*args, "--at", "2026-03-01", "--format", "JSONL", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    first = json.loads(out.read_text(encoding="utf-8").splitlines()[0])
+    assert first["ReportId"] is None and "Model" in first
+
+
+def _flat(output: str) -> str:
+    """Output without rich's box drawing and line wrapping."""
+    return " ".join(output.replace("│", " ").split())
+
+
+def test_run_template_reports_problems_clearly(settings: Settings, tmp_path: Path) -> None:
+    template = _template_file(tmp_path, 1)
+    out = tmp_path / "x.csv"
+    runner = CliRunner()
+
+    unknown = runner.invoke(app, ["run-template", str(template), "--partner", "Nobody", "-o", str(out)])
+    assert unknown.exit_code == 2 and "known partners: Contoso Graphics" in _flat(unknown.output)
+
+    wrong_view = runner.invoke(
+        app, ["run-template", str(template), "--partner", "Northwind Systems", "-o", str(out)]
+    )
+    assert wrong_view.exit_code == 1 and "OEMDriver templates" in _flat(wrong_view.output)
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"view": "IHVDriver", "projection": ["Nope"]}', encoding="utf-8")
+    invalid = runner.invoke(app, ["run-template", str(bad), "--partner", "Contoso Graphics", "-o", str(out)])
+    assert invalid.exit_code == 1 and "Nope" in invalid.output and "dateRange" in invalid.output
+
+    bad_format = runner.invoke(
+        app,
+        ["run-template", str(template), "--partner", "Contoso Graphics", "--format", "xls", "-o", str(out)],
+    )
+    assert bad_format.exit_code == 2 and "allowed: csv, tsv, jsonl, parquet" in _flat(bad_format.output)
+    assert not out.exists()
