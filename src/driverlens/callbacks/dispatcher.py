@@ -1,0 +1,236 @@
+"""Callback deliveries: enqueue one per finished run, send due attempts, log each, retry with backoff.
+
+A delivery is claimed with a short lease (compare-and-set on its row, ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite) so several workers never send the same attempt twice; the
+HTTP call happens outside any transaction, and its result is recorded only while the lease is held.
+The ``webhook-id`` is fixed at enqueue time; each attempt signs a fresh timestamp. The URL is checked
+by the SSRF guard again at every attempt because DNS answers may change after the report was saved.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from driverlens.callbacks import signing
+from driverlens.callbacks.delivery import DEFAULT_TIMEOUT_S, AttemptResult, check_and_deliver, deliver_once
+from driverlens.callbacks.notice import build_notice, encode_notice
+from driverlens.callbacks.ssrf import CallbackGuard
+from driverlens.clock import Clock
+from driverlens.errors import ValidationFailed
+from driverlens.metadata.database import Database
+from driverlens.metadata.models import (
+    CallbackAttempt,
+    CallbackDelivery,
+    DeliveryState,
+    Partner,
+    Report,
+    Run,
+)
+from driverlens.retry import CALLBACK_RETRY, RetryPolicy
+
+log = logging.getLogger("driverlens.callbacks")
+
+Sender = Callable[..., AttemptResult]
+RETRY_AFTER_STATUSES = frozenset({429, 503})
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    webhook_id: str
+    url: str
+    payload: dict[str, object]
+    attempts: int
+    secret: str
+
+
+class Dispatcher:
+    """Sends due callback deliveries; safe to run in several worker processes at once."""
+
+    def __init__(
+        self,
+        guard: CallbackGuard,
+        *,
+        public_base_url: str,
+        clock: Clock,
+        policy: RetryPolicy = CALLBACK_RETRY,
+        rng: random.Random | None = None,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        owner: str | None = None,
+        sender: Sender = deliver_once,
+    ) -> None:
+        self.guard = guard
+        self.public_base_url = public_base_url
+        self.clock = clock
+        self.policy = policy
+        self.rng = rng or random.Random()
+        self.timeout_s = timeout_s
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.lease = timedelta(seconds=timeout_s * 3 + 30)
+        self._send = sender
+
+    def enqueue(
+        self, session: Session, run: Run, url: str, partner_secret: str | None = None
+    ) -> CallbackDelivery:
+        """Record the notice for an ended run (idempotent per run); it is sent by ``dispatch_due``.
+
+        The partner's secret is read again at send time (so a rotated secret applies to retries);
+        ``partner_secret``, when given, is only checked for being well formed.
+        """
+        if partner_secret is not None:
+            signing.secret_key(partner_secret)
+        existing = session.scalars(select(CallbackDelivery).where(CallbackDelivery.run_id == run.id)).first()
+        if existing is not None:
+            return existing
+        now = self.clock.now()
+        payload = build_notice(
+            report_id=run.report_id,
+            report_datetime=run.due_at,
+            status=str(run.state.value),
+            row_count=run.row_count,
+            public_base_url=self.public_base_url,
+        )
+        delivery = CallbackDelivery(
+            run_id=run.id,
+            webhook_id="msg_" + uuid.uuid4().hex,
+            url=url,
+            payload=payload,
+            state=DeliveryState.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(delivery)
+        session.flush()
+        return delivery
+
+    def dispatch_due(self, db: Database, now: datetime | None = None, limit: int = 20) -> int:
+        """Send every claimable due delivery once; return the number of attempts made."""
+        moment = now or self.clock.now()
+        claimed = self._claim(db, moment, limit)
+        for item in claimed:
+            result, attempted_at = self._attempt(item)
+            self._record(db, item, result, attempted_at)
+        return len(claimed)
+
+    def _claim(self, db: Database, now: datetime, limit: int) -> list[_Claimed]:
+        lease_until = now + self.lease
+        with db.write_session() as session:
+            query = (
+                select(CallbackDelivery, Partner.callback_secret)
+                .join(Run, Run.id == CallbackDelivery.run_id)
+                .join(Report, Report.id == Run.report_id)
+                .join(Partner, Partner.id == Report.partner_id)
+                .where(
+                    CallbackDelivery.state == DeliveryState.PENDING,
+                    CallbackDelivery.next_attempt_at <= now,
+                    or_(CallbackDelivery.lease_expires_at.is_(None), CallbackDelivery.lease_expires_at < now),
+                )
+                .order_by(CallbackDelivery.next_attempt_at, CallbackDelivery.id)
+                .limit(limit)
+                .with_for_update(of=CallbackDelivery, skip_locked=True)
+            )
+            out: list[_Claimed] = []
+            for delivery, secret in session.execute(query).all():
+                delivery.lease_owner = self.owner
+                delivery.lease_expires_at = lease_until
+                out.append(
+                    _Claimed(
+                        delivery.id,
+                        delivery.webhook_id,
+                        delivery.url,
+                        dict(delivery.payload or {}),
+                        delivery.attempts,
+                        secret,
+                    )
+                )
+            return out
+
+    def _attempt(self, item: _Claimed) -> tuple[AttemptResult, datetime]:
+        attempted_at = self.clock.now()
+        body = encode_notice(item.payload)
+        headers = signing.headers(item.secret, item.webhook_id, int(attempted_at.timestamp()), body)
+        try:
+            result = check_and_deliver(
+                self.guard,
+                item.url,
+                body,
+                headers,
+                timeout=self.timeout_s,
+                now=attempted_at,
+                sender=self._send,
+            )
+        except ValidationFailed as exc:
+            result = AttemptResult(None, f"refused by the callback address guard: {exc.message}", None, 0)
+        return result, attempted_at
+
+    def _record(self, db: Database, item: _Claimed, result: AttemptResult, attempted_at: datetime) -> None:
+        number = item.attempts + 1
+        finished = self.clock.now()
+        values: dict[str, object] = {
+            "attempts": number,
+            "last_status_code": result.status_code,
+            "last_error": result.error,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        if result.delivered:
+            values.update(state=DeliveryState.DELIVERED, next_attempt_at=None)
+        elif self.policy.exhausted(number):
+            values.update(state=DeliveryState.FAILED, next_attempt_at=None)
+        else:
+            retry_after = result.retry_after_s if result.status_code in RETRY_AFTER_STATUSES else None
+            delay = self.policy.next_delay(number, self.rng, retry_after)
+            values["next_attempt_at"] = finished + timedelta(seconds=delay)
+        with db.write_session() as session:
+            result_rows = session.execute(
+                update(CallbackDelivery)
+                .where(
+                    CallbackDelivery.id == item.id,
+                    CallbackDelivery.lease_owner == self.owner,
+                    CallbackDelivery.attempts == item.attempts,
+                )
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result_rows, "rowcount", 0) != 1:
+                log.warning("callback delivery %s: lease lost, attempt %s not recorded", item.id, number)
+                return
+            session.add(
+                CallbackAttempt(
+                    delivery_id=item.id,
+                    attempt=number,
+                    attempted_at=attempted_at,
+                    status_code=result.status_code,
+                    error=result.error,
+                    duration_ms=result.duration_ms,
+                )
+            )
+        log.info(
+            "callback delivery %s attempt %s: status=%s error=%s",
+            item.id,
+            number,
+            result.status_code,
+            result.error,
+        )
+
+
+def delivery_log(session: Session, run_id: int) -> list[CallbackAttempt]:
+    """Every attempt for a run's callback, oldest first (the partner-visible delivery log)."""
+    query = (
+        select(CallbackAttempt)
+        .join(CallbackDelivery, CallbackDelivery.id == CallbackAttempt.delivery_id)
+        .where(CallbackDelivery.run_id == run_id)
+        .order_by(CallbackAttempt.attempt)
+    )
+    return list(session.scalars(query))
