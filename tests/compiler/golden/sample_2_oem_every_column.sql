@@ -1,0 +1,105 @@
+-- duckdb
+SELECT
+  CAST(102 AS BIGINT) AS "ReportId",
+  "FailureDate" AS "FailureDate",
+  "FailureDateTime" AS "FailureDateTime",
+  "FailureName" AS "FailureName",
+  "FailureHash" AS "FailureHash",
+  "Symbol" AS "Symbol",
+  "OSVersion" AS "OSVersion",
+  "EventType" AS "EventType",
+  "Market" AS "Market",
+  "DeviceType" AS "DeviceType",
+  "DriverName" AS "DriverName",
+  "DriverVersion" AS "DriverVersion",
+  "Architecture" AS "Architecture",
+  "OEMModel" AS "Model",
+  "Baseboard" AS "Baseboard",
+  "ModelFamily" AS "ModelFamily",
+  "FlightRing" AS "FlightRing",
+  "Mode" AS "Mode",
+  "CPUName" AS "CPUName",
+  "OSSKUType" AS "OSSKUType",
+  "ReleaseName" AS "ReleaseName",
+  "CabType" AS "CabType",
+  "CabIdHash" AS "CabIdHash",
+  "DeviceId" AS "DeviceId",
+  "HardwareId" AS "HardwareId",
+  "CabCollectionTime" AS "CabCollectionTime",
+  "CabExpirationTime" AS "CabExpirationTime",
+  "EventCount" AS "EventCount"
+FROM "failure_events"
+WHERE
+  "OemPartner" = 'Fabrikam'
+  AND "FailureDate" >= CAST('2024-05-01' AS DATE)
+  AND "FailureDate" < CAST('2024-05-08' AS DATE)
+-- spark
+SELECT
+  CAST(102 AS BIGINT) AS `ReportId`,
+  `FailureDate` AS `FailureDate`,
+  `FailureDateTime` AS `FailureDateTime`,
+  `FailureName` AS `FailureName`,
+  `FailureHash` AS `FailureHash`,
+  `Symbol` AS `Symbol`,
+  `OSVersion` AS `OSVersion`,
+  `EventType` AS `EventType`,
+  `Market` AS `Market`,
+  `DeviceType` AS `DeviceType`,
+  `DriverName` AS `DriverName`,
+  `DriverVersion` AS `DriverVersion`,
+  `Architecture` AS `Architecture`,
+  `OEMModel` AS `Model`,
+  `Baseboard` AS `Baseboard`,
+  `ModelFamily` AS `ModelFamily`,
+  `FlightRing` AS `FlightRing`,
+  `Mode` AS `Mode`,
+  `CPUName` AS `CPUName`,
+  `OSSKUType` AS `OSSKUType`,
+  `ReleaseName` AS `ReleaseName`,
+  `CabType` AS `CabType`,
+  `CabIdHash` AS `CabIdHash`,
+  `DeviceId` AS `DeviceId`,
+  `HardwareId` AS `HardwareId`,
+  `CabCollectionTime` AS `CabCollectionTime`,
+  `CabExpirationTime` AS `CabExpirationTime`,
+  `EventCount` AS `EventCount`
+FROM `failure_events`
+WHERE
+  `OemPartner` = 'Fabrikam'
+  AND `FailureDate` >= CAST('2024-05-01' AS DATE)
+  AND `FailureDate` < CAST('2024-05-08' AS DATE)
+-- postgres
+SELECT
+  CAST(102 AS BIGINT) AS "ReportId",
+  "FailureDate" AS "FailureDate",
+  "FailureDateTime" AS "FailureDateTime",
+  "FailureName" AS "FailureName",
+  "FailureHash" AS "FailureHash",
+  "Symbol" AS "Symbol",
+  "OSVersion" AS "OSVersion",
+  "EventType" AS "EventType",
+  "Market" AS "Market",
+  "DeviceType" AS "DeviceType",
+  "DriverName" AS "DriverName",
+  "DriverVersion" AS "DriverVersion",
+  "Architecture" AS "Architecture",
+  "OEMModel" AS "Model",
+  "Baseboard" AS "Baseboard",
+  "ModelFamily" AS "ModelFamily",
+  "FlightRing" AS "FlightRing",
+  "Mode" AS "Mode",
+  "CPUName" AS "CPUName",
+  "OSSKUType" AS "OSSKUType",
+  "ReleaseName" AS "ReleaseName",
+  "CabType" AS "CabType",
+  "CabIdHash" AS "CabIdHash",
+  "DeviceId" AS "DeviceId",
+  "HardwareId" AS "HardwareId",
+  "CabCollectionTime" AS "CabCollectionTime",
+  "CabExpirationTime" AS "CabExpirationTime",
+  "EventCount" AS "EventCount"
+FROM "failure_events"
+WHERE
+  "OemPartner" = 'Fabrikam'
+  AND "FailureDate" >= CAST('2024-05-01' AS DATE)
+  AND "FailureDate" < CAST('2024-05-08' AS DATE)

@@ -1,0 +1,42 @@
+-- duckdb
+SELECT
+  "DriverName" AS "DriverName",
+  COUNT(DISTINCT "DeviceId") AS "DCOUNT(DeviceId)"
+FROM "failure_events"
+WHERE
+  "IhvPartner" = 'Contoso'
+  AND "FailureDate" >= CAST('2024-05-01' AS DATE)
+  AND "FailureDate" < CAST('2024-05-08' AS DATE)
+GROUP BY
+  "DriverName"
+ORDER BY
+  COUNT(DISTINCT "DeviceId") DESC
+LIMIT 10
+-- spark
+SELECT
+  `DriverName` AS `DriverName`,
+  COUNT(DISTINCT `DeviceId`) AS `DCOUNT(DeviceId)`
+FROM `failure_events`
+WHERE
+  `IhvPartner` = 'Contoso'
+  AND `FailureDate` >= CAST('2024-05-01' AS DATE)
+  AND `FailureDate` < CAST('2024-05-08' AS DATE)
+GROUP BY
+  `DriverName`
+ORDER BY
+  COUNT(DISTINCT `DeviceId`) DESC
+LIMIT 10
+-- postgres
+SELECT
+  "DriverName" AS "DriverName",
+  COUNT(DISTINCT "DeviceId") AS "DCOUNT(DeviceId)"
+FROM "failure_events"
+WHERE
+  "IhvPartner" = 'Contoso'
+  AND "FailureDate" >= CAST('2024-05-01' AS DATE)
+  AND "FailureDate" < CAST('2024-05-08' AS DATE)
+GROUP BY
+  "DriverName"
+ORDER BY
+  COUNT(DISTINCT "DeviceId") DESC NULLS LAST
+LIMIT 10
