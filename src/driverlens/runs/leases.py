@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, false, or_, select, update
 from sqlalchemy.orm import Session
@@ -35,13 +35,19 @@ AfterCommit = Callable[[Session, Run], None]
 
 def _claimable(now: datetime) -> ColumnElement[bool]:
     return or_(
-        and_(Run.state == RunState.PENDING, Run.next_attempt_at <= now, Report.is_paused == false()),
+        and_(
+            Run.state == RunState.PENDING,
+            Run.next_attempt_at <= now,
+            Report.is_paused == false(),
+            Report.deleted_at.is_(None),
+        ),
         and_(Run.state == RunState.IN_PROGRESS, Run.lease_expires_at <= now),
     )
 
 
-def _holds_lease(worker_id: str, now: datetime) -> ColumnElement[bool]:
-    return and_(Run.lease_owner == worker_id, Run.lease_expires_at > now)
+def _holds_lease(worker_id: str, now: datetime, attempt: int | None) -> ColumnElement[bool]:
+    held = and_(Run.lease_owner == worker_id, Run.lease_expires_at > now)
+    return held if attempt is None else and_(held, Run.attempts == attempt)
 
 
 def abandoned_message(attempts: int) -> str:
@@ -144,13 +150,14 @@ def _finish(
     now: datetime,
     target: RunState,
     after: AfterCommit | None,
+    attempt: int | None,
     **kwargs: object,
 ) -> Run:
     now = ensure_utc(now)
     with db.write_session() as session:
         done = record_transition(
             session, run_id, [RunState.IN_PROGRESS], target, now,
-            guard=_holds_lease(worker_id, now), compare=CHECK_LEASES, **kwargs,
+            guard=_holds_lease(worker_id, now, attempt), compare=CHECK_LEASES, **kwargs,
         )  # fmt: skip
         if not done:
             raise LeaseLost(f"worker {worker_id} no longer holds the lease of run {run_id}")
@@ -169,28 +176,63 @@ def complete(
     now: datetime,
     outcome: Outcome,
     *,
+    attempt: int | None = None,
     after: AfterCommit | None = None,
 ) -> Run:
-    """Record a finished file; raises ``LeaseLost`` (nothing written) if the lease is not ours."""
-    return _finish(db, run_id, worker_id, now, RunState.COMPLETED, after, outcome=outcome)
+    """Record a finished file; raises ``LeaseLost`` (nothing written) if the lease is not ours.
+
+    ``attempt`` (the attempt number the worker claimed) tightens the check further; ``after`` runs in
+    the same transaction (callback enqueueing), so a notice exists exactly when the state changed.
+    """
+    return _finish(db, run_id, worker_id, now, RunState.COMPLETED, after, attempt, outcome=outcome)
 
 
 def fail(
-    db: Database, run_id: int, worker_id: str, now: datetime, error: str, *, after: AfterCommit | None = None
+    db: Database,
+    run_id: int,
+    worker_id: str,
+    now: datetime,
+    error: str,
+    *,
+    attempt: int | None = None,
+    after: AfterCommit | None = None,
 ) -> Run:
     """Record a final failure with a message the partner can act on; raises ``LeaseLost``."""
-    return _finish(db, run_id, worker_id, now, RunState.FAILED, after, error=error)
+    return _finish(db, run_id, worker_id, now, RunState.FAILED, after, attempt, error=error)
 
 
-def retry_later(db: Database, run_id: int, worker_id: str, now: datetime, error: str, at: datetime) -> Run:
+def retry_later(
+    db: Database,
+    run_id: int,
+    worker_id: str,
+    now: datetime,
+    error: str,
+    at: datetime,
+    *,
+    attempt: int | None = None,
+) -> Run:
     """Hand the run back as Pending, due again at ``at`` (transient failure); raises ``LeaseLost``."""
-    return _finish(db, run_id, worker_id, now, RunState.PENDING, None, error=error, next_attempt_at=at)
+    return _finish(
+        db, run_id, worker_id, now, RunState.PENDING, None, attempt, error=error, next_attempt_at=at
+    )
 
 
-def release(db: Database, run_id: int, worker_id: str, now: datetime) -> bool:
+def release(db: Database, run_id: int, worker_id: str, now: datetime, *, attempt: int | None = None) -> bool:
     """Give an unfinished run back untouched (graceful shutdown); False if it was no longer ours."""
     try:
-        _finish(db, run_id, worker_id, now, RunState.PENDING, None, release=True)
+        _finish(db, run_id, worker_id, now, RunState.PENDING, None, attempt, release=True)
     except LeaseLost:
         return False
     return True
+
+
+def record_window(db: Database, run_id: int, worker_id: str, start: date, end: date) -> bool:
+    """Store the window a run actually covers (a template edit may have changed its period)."""
+    with db.write_session() as session:
+        result = session.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.lease_owner == worker_id, Run.state == RunState.IN_PROGRESS)
+            .values(window_start=start, window_end=end)
+            .execution_options(synchronize_session=False)
+        )
+        return rowcount(result) == 1

@@ -1,0 +1,253 @@
+"""Executing one claimed run: template version -> compiled query -> engine -> blob -> guarded commit."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+
+import duckdb
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from driverlens.blobs.store import BlobStore
+from driverlens.clock import Clock
+from driverlens.compiler import CompiledQuery, DataWindow, Scope, compile_template
+from driverlens.engines import Engine, OutputFormat
+from driverlens.errors import DriverLensError, QueryTimeout, ValidationFailed
+from driverlens.metadata import Partner, Report, Run, Template, TemplateVersion
+from driverlens.metadata.database import Database
+from driverlens.retry import RUN_RETRY, RetryPolicy
+from driverlens.runs import leases
+from driverlens.runs.schedule import run_window
+from driverlens.runs.states import LeaseLost, Outcome
+from driverlens.templates import parse_template
+
+log = logging.getLogger(__name__)
+
+#: Failures worth another attempt: the engine or the disk hiccupped, the metadata store was busy.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (OSError, duckdb.Error, SQLAlchemyError)
+
+
+class CallbackSink(Protocol):
+    """Where finished runs announce themselves (``driverlens.callbacks``' dispatcher is one)."""
+
+    def enqueue(self, session: Session, run: Run, url: str, partner_secret: str) -> object: ...
+
+    def dispatch_due(self, db: Database, now: datetime) -> object: ...
+
+
+#: Observer of run events (``claimed``, ``committed``, ``lease_lost``, ``failed``, ``retry``, ``released``).
+RunListener = Callable[[str, Run], None]
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """Everything a run needs, read once at the start of the attempt."""
+
+    report: Report
+    partner: Partner
+    body: dict[str, object]
+
+    @property
+    def callback_url(self) -> str | None:
+        return self.report.callback_url or None
+
+
+def blob_key(partner_id: int, report_id: int, run_id: int, attempt: int, fmt: OutputFormat) -> str:
+    """Each attempt writes its own key, so a stale attempt can never overwrite a newer one's file."""
+    return f"reports/{partner_id}/{report_id}/{run_id}-{attempt}.{fmt.extension}"
+
+
+def load_context(db: Database, run: Run) -> RunContext:
+    with db.session() as session:
+        row = session.execute(
+            select(Report, Partner, TemplateVersion.body)
+            .join(Partner, Partner.id == Report.partner_id)
+            .join(Template, Template.id == Report.template_id)
+            .join(TemplateVersion, TemplateVersion.template_id == Template.id)
+            .where(Report.id == run.report_id, TemplateVersion.version == run.template_version)
+        ).one()
+    return RunContext(report=row[0], partner=row[1], body=dict(row[2]))
+
+
+def compile_run(context: RunContext, run: Run) -> tuple[CompiledQuery, DataWindow]:
+    """Compile the claimed template version for the run's window (from its due time) and partner scope."""
+    template = parse_template(context.body)
+    window = run_window(template.report_period, run.due_at)
+    scope = Scope(context.partner.kind, context.partner.name)
+    return compile_template(template, scope, window, report_id=context.report.id), window
+
+
+class LeaseKeeper:
+    """Renews a run's lease in a background thread while the query runs."""
+
+    def __init__(self, db: Database, run: Run, worker_id: str, clock: Clock, lease_s: float) -> None:
+        self._db, self._run, self._worker_id, self._clock, self._lease_s = db, run, worker_id, clock, lease_s
+        self._stop = threading.Event()
+        self.lost = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name=f"lease-{run.id}", daemon=True)
+
+    def __enter__(self) -> LeaseKeeper:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self._lease_s / 3):
+            try:
+                held = leases.renew(self._db, self._run.id, self._worker_id, self._clock.now(), self._lease_s)
+            except SQLAlchemyError as exc:  # a busy store: try again next tick, the lease has slack
+                log.warning("run %s: lease renewal failed: %s", self._run.id, exc)
+                continue
+            if not held:
+                log.warning("run %s: lease lost to another worker", self._run.id)
+                self.lost.set()
+                return
+
+
+@dataclass
+class RunExecutor:
+    """Runs one claimed run to a committed result (or a retry, or a final failure)."""
+
+    db: Database
+    engine: Engine
+    blobs: BlobStore
+    clock: Clock
+    tmp_dir: Path
+    timeout_s: float
+    lease_s: float
+    retry: RetryPolicy = RUN_RETRY
+    callbacks: CallbackSink | None = None
+    listener: RunListener | None = None
+    rng: random.Random | None = None
+
+    def _notify(self, event: str, run: Run) -> None:
+        if self.listener is not None:
+            self.listener(event, run)
+
+    def _after_end(self, context: RunContext) -> leases.AfterCommit:
+        def enqueue(session: Session, run: Run) -> None:
+            if context.callback_url is None:
+                return
+            if self.callbacks is None:
+                log.info("run %s ended; no callback dispatcher configured, notice not queued", run.id)
+                return
+            self.callbacks.enqueue(session, run, context.callback_url, context.partner.callback_secret)
+
+        return enqueue
+
+    def execute(self, run: Run, worker_id: str) -> None:
+        """Run ``run`` (claimed by ``worker_id``); never raises for the run's own failures."""
+        attempt = run.attempts
+        try:
+            context = load_context(self.db, run)
+        except TRANSIENT_ERRORS as exc:
+            self._transient(run, worker_id, attempt, None, f"could not read the report's definition: {exc}")
+            return
+        try:
+            query, window = compile_run(context, run)
+            fmt = OutputFormat.parse(run.format or context.report.output_format)
+        except (DriverLensError, ValueError) as exc:
+            self._fail(run, worker_id, attempt, context, template_problem(exc, context.report.template_id))
+            return
+        if (run.window_start, run.window_end) != (window.start, window.end):
+            leases.record_window(self.db, run.id, worker_id, window.start, window.end)
+        key = blob_key(context.partner.id, context.report.id, run.id, attempt, fmt)
+        tmp = self.tmp_dir / f"run-{run.id}-{attempt}.{fmt.extension}"
+        try:
+            with LeaseKeeper(self.db, run, worker_id, self.clock, self.lease_s) as keeper:
+                output = self.engine.run_to_file(query, tmp, fmt, self.timeout_s)
+                if keeper.lost.is_set():
+                    raise LeaseLost(f"run {run.id}: lease lost while the query ran")
+                self.blobs.put_file(key, tmp, move=True)
+        except LeaseLost:
+            tmp.unlink(missing_ok=True)
+            self._notify("lease_lost", run)
+            return
+        except QueryTimeout as exc:
+            tmp.unlink(missing_ok=True)
+            self._fail(run, worker_id, attempt, context, exc.message)
+            return
+        except (OSError, duckdb.Error, SQLAlchemyError, DriverLensError) as exc:
+            tmp.unlink(missing_ok=True)
+            detail = exc.message if isinstance(exc, DriverLensError) else f"{type(exc).__name__}: {exc}"
+            self._transient(run, worker_id, attempt, context, detail)
+            return
+        outcome = Outcome(output.rows, output.bytes, output.sha256, key, fmt.value)
+        try:
+            done = leases.complete(
+                self.db,
+                run.id,
+                worker_id,
+                self.clock.now(),
+                outcome,
+                attempt=attempt,
+                after=self._after_end(context),
+            )
+        except LeaseLost:
+            # A newer attempt owns the run: our file must not be visible anywhere.
+            self.blobs.delete(key)
+            self._notify("lease_lost", run)
+            return
+        self._notify("committed", done)
+        for earlier in range(1, attempt):  # files of attempts whose worker died between put and commit
+            self.blobs.delete(blob_key(context.partner.id, context.report.id, run.id, earlier, fmt))
+
+    def _fail(self, run: Run, worker_id: str, attempt: int, context: RunContext | None, message: str) -> None:
+        try:
+            after = self._after_end(context) if context is not None else None
+            done = leases.fail(
+                self.db, run.id, worker_id, self.clock.now(), message, attempt=attempt, after=after
+            )
+        except LeaseLost:
+            self._notify("lease_lost", run)
+            return
+        self._notify("failed", done)
+
+    def _transient(
+        self, run: Run, worker_id: str, attempt: int, context: RunContext | None, detail: str
+    ) -> None:
+        """Retry with backoff while attempts remain, then fail with a message a partner can act on."""
+        if self.retry.exhausted(attempt):
+            self._fail(
+                run, worker_id, attempt, context,
+                f"the run failed {attempt} times with a temporary error and was given up: {detail}; "
+                "start a new run with POST /analytics/driver/report/{reportId}/run, and contact the "
+                "operator if it keeps failing",
+            )  # fmt: skip
+            return
+        delay = self.retry.delay(attempt, self.rng or random.Random())
+        at = self.clock.now() + timedelta(seconds=delay)
+        try:
+            again = leases.retry_later(
+                self.db, run.id, worker_id, self.clock.now(), detail, at, attempt=attempt
+            )
+        except LeaseLost:
+            self._notify("lease_lost", run)
+            return
+        log.warning("run %s attempt %s failed (%s); retrying in %.1f s", run.id, attempt, detail, delay)
+        self._notify("retry", again)
+
+
+def template_problem(exc: DriverLensError | ValueError, template_id: int) -> str:
+    """A message a partner can act on when the stored template no longer compiles."""
+    if isinstance(exc, ValidationFailed):
+        detail = "; ".join(p.describe() for p in exc.problems())
+    elif isinstance(exc, DriverLensError):
+        detail = exc.message
+    else:
+        detail = str(exc)
+    return (
+        f"the report's template cannot run: {detail}; "
+        f"fix it with POST /analytics/driver/reporttemplate/{template_id}"
+    )

@@ -1,0 +1,86 @@
+"""Retention: report files (and CABs) go after 30 days, failure events after 90 days.
+
+Runs stay listed after their file is purged; their location becomes ``""`` so report data shows no link.
+Safe to run from several workers at once: deleting a missing blob and clearing a cleared location are
+no-ops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, update
+
+from driverlens.blobs.store import BlobStore
+from driverlens.clock import ensure_utc
+from driverlens.metadata import Run
+from driverlens.metadata.database import Database
+from driverlens.runs.states import rowcount
+
+log = logging.getLogger(__name__)
+
+
+class PurgeableEvents(Protocol):
+    def purge(self, now: datetime, retention_days: int = 90) -> int: ...
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    events: int
+    blobs: int
+    runs_unlinked: int
+
+    def describe(self) -> str:
+        return (
+            f"purged {self.events} failure events, {self.blobs} files; "
+            f"{self.runs_unlinked} runs no longer have a file"
+        )
+
+
+def purge_files(db: Database, blobs: BlobStore, now: datetime, retention_days: int = 30) -> tuple[int, int]:
+    """Delete blobs made before the cutoff and clear the location of their runs: (blobs, runs)."""
+    cutoff = ensure_utc(now) - timedelta(days=retention_days)
+    keys = [info.key for info in blobs.iter_older_than(cutoff)]
+    deleted = sum(1 for key in keys if blobs.delete(key))
+    unlinked = 0
+    with db.write_session() as session:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            unlinked += rowcount(
+                session.execute(
+                    update(Run)
+                    .where(Run.location.in_(chunk))
+                    .values(location="")
+                    .execution_options(synchronize_session=False)
+                )
+            )
+        # Runs finished before the cutoff whose file vanished some other way lose their link too.
+        unlinked += rowcount(
+            session.execute(
+                update(Run)
+                .where(and_(Run.location != "", Run.finished_at < cutoff))
+                .values(location="")
+                .execution_options(synchronize_session=False)
+            )
+        )
+    return deleted, unlinked
+
+
+def purge(
+    db: Database,
+    blobs: BlobStore,
+    events: PurgeableEvents | None,
+    now: datetime,
+    *,
+    event_retention_days: int = 90,
+    file_retention_days: int = 30,
+) -> PurgeReport:
+    """The ``driverlens purge`` logic, also run daily by workers."""
+    purged_events = events.purge(now, event_retention_days) if events is not None else 0
+    files, runs = purge_files(db, blobs, now, file_retention_days)
+    report = PurgeReport(purged_events, files, runs)
+    log.info("retention: %s", report.describe())
+    return report
