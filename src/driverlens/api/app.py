@@ -1,0 +1,93 @@
+"""The app factory: no globals; collaborators are built here and kept on ``app.state.ctx``."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from driverlens import __version__
+from driverlens.api.context import build_context
+from driverlens.api.files import build_files_router
+from driverlens.api.handlers import install_handlers
+from driverlens.api.health import count_runs_by_state
+from driverlens.api.middleware import RequestContextMiddleware
+from driverlens.api.routes import ops, reports, templates
+from driverlens.api.schemas import CONDITION_SCHEMA
+from driverlens.callbacks.ssrf import CallbackGuard
+from driverlens.clock import Clock, SystemClock
+from driverlens.metadata.database import Database
+from driverlens.settings import Settings
+
+DESCRIPTION = """\
+Driver failure reports compatible with the Windows Hardware Dev Center asynchronous driver failure
+reporting API. Every analytics response is an envelope `{"data": ..., "errors": [...]}`; every request
+except the token endpoints carries `Authorization: Bearer <token>` obtained with the OAuth2
+client-credentials grant at `/{tenantId}/oauth2/token`. Bodies are JSON; `//` and `/* */` comments and
+keys in any case are accepted. Each response carries `X-Tracking-Id`, also found in the server log.
+"""
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    database: Database | None = None,
+    callback_guard: CallbackGuard | None = None,
+    extra_routers: Sequence[APIRouter] = (),
+) -> FastAPI:
+    """Build the DriverLens API for ``settings``; ``clock`` defaults to the system clock.
+
+    The metadata store must already be migrated (``driverlens serve`` does it at start).
+    """
+    ctx = build_context(settings, clock or SystemClock(), database=database, callback_guard=callback_guard)
+    app = FastAPI(
+        title="DriverLens",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url="/docs",
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.ctx = ctx
+    install_handlers(app)
+    for router in (ops.router, templates.router, reports.router, *extra_routers):
+        app.include_router(router)
+    app.include_router(build_files_router(ctx.blobs, ctx.signer))
+    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics)
+    _install_openapi(app)
+    ctx.metrics.runs_by_state = partial(count_runs_by_state, ctx.db)
+    return app
+
+
+def _install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            with warnings.catch_warnings():
+                # GET+HEAD routes share one operation id; made unique below.
+                warnings.filterwarnings("ignore", message="Duplicate Operation ID", category=UserWarning)
+                schema = get_openapi(
+                    title=app.title, version=app.version, description=app.description, routes=app.routes
+                )
+            _unique_operation_ids(schema)
+            schema.setdefault("components", {}).setdefault("schemas", {})["Condition"] = CONDITION_SCHEMA
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _unique_operation_ids(schema: dict[str, Any]) -> None:
+    seen: set[str] = set()
+    for path_item in schema.get("paths", {}).values():
+        for method, operation in path_item.items():
+            op_id = operation.get("operationId")
+            if op_id is None:
+                continue
+            if op_id in seen:
+                op_id = operation["operationId"] = f"{op_id}_{method}"
+            seen.add(op_id)

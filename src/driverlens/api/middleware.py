@@ -1,0 +1,101 @@
+"""Pure ASGI middleware: tracking id, body size limit, access log, metrics, last-resort 500."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from driverlens.api.envelope import error_item, failure
+from driverlens.api.metrics import Metrics
+from driverlens.errors import PayloadTooLarge
+
+log = logging.getLogger("driverlens.api")
+access_log = logging.getLogger("driverlens.api.access")
+
+TRACKING_HEADER = b"x-tracking-id"
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(
+        f"the request body is larger than the limit of {limit} bytes; send a smaller body", target="body"
+    )
+
+
+class RequestContextMiddleware:
+    """Wraps every HTTP request; the only place that knows about all of them."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tracking_id = uuid.uuid4().hex
+        scope.setdefault("state", {})["tracking_id"] = tracking_id
+        started = time.perf_counter()
+        response: dict[str, Any] = {"status": 500, "started": False}
+        limit = self.max_body_bytes
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                response["status"] = message["status"]
+                response["started"] = True
+                message["headers"] = [*message.get("headers", []), (TRACKING_HEADER, tracking_id.encode())]
+            await send(message)
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _too_large(limit)
+            return message
+
+        try:
+            declared = _content_length(scope)
+            if declared is not None and declared > limit:
+                exc = _too_large(limit)
+                items = [error_item(exc.code, exc.message, exc.target, tracking_id)]
+                await failure(413, items, {"Connection": "close"})(scope, receive, send_with_id)
+            else:
+                await self.app(scope, limited_receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error trackingId=%s", tracking_id)
+            if not response["started"]:
+                message = "internal server error; quote the trackingId when reporting it"
+                items = [error_item("InternalError", message, None, tracking_id)]
+                await failure(500, items)(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            route_path = getattr(route, "path", None) or "unmatched"
+            self.metrics.observe(scope["method"], route_path, response["status"], elapsed)
+            access_log.info(
+                '%s %s %s %.1fms trackingId=%s client="%s"',
+                scope["method"],
+                scope["path"],
+                response["status"],
+                elapsed * 1000,
+                tracking_id,
+                scope.get("state", {}).get("client_id", "-"),
+            )
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

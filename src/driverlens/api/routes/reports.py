@@ -1,0 +1,190 @@
+"""Scheduled reports: create, list, get, edit, pause, resume, delete, run now; and report data."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from driverlens.api.body import json_body
+from driverlens.api.context import ApiContext, get_context
+from driverlens.api.envelope import ok
+from driverlens.api.schemas import (
+    REPORT_CREATE_SCHEMA,
+    REPORT_EDIT_SCHEMA,
+    Envelope,
+    ReportDataItemOut,
+    ReportId,
+    ReportOut,
+    RunStarted,
+    errors,
+    json_body_doc,
+)
+from driverlens.api.security import principal
+from driverlens.auth.principal import Principal
+from driverlens.errors import ValidationFailed
+from driverlens.reports import reportdata, scheduled
+from driverlens.reports.timestamps import iso_utc
+
+router = APIRouter(prefix="/analytics/driver", tags=["scheduled reports"])
+
+MAX_ID = 2**31 - 1
+ReportIdPath = Annotated[
+    int, Path(ge=1, le=MAX_ID, alias="reportId", description="Id of one of your scheduled reports.")
+]
+
+
+def callback_check(ctx: ApiContext) -> scheduled.CallbackCheck:
+    def check(url: str) -> str | None:
+        try:
+            ctx.callback_guard.check_url(url)
+        except ValidationFailed as exc:
+            return "; ".join(p.message for p in exc.problems())
+        return None
+
+    return check
+
+
+@router.post(
+    "/report",
+    status_code=201,
+    summary="Schedule a report",
+    response_model=Envelope[ReportId],
+    responses=errors(),
+    openapi_extra=json_body_doc(REPORT_CREATE_SCHEMA, "A scheduled report."),
+)
+async def create_report(
+    caller: Principal = Depends(principal),
+    body: Any = Depends(json_body),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    report_id = await run_in_threadpool(
+        scheduled.create_report, ctx.db, caller, body, ctx.now(), callback_check(ctx)
+    )
+    return ok({"reportId": report_id}, 201)
+
+
+@router.get(
+    "/report",
+    summary="List your scheduled reports",
+    response_model=Envelope[list[ReportOut]],
+    responses=errors(),
+)
+def list_reports(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
+    return ok([record.to_json() for record in scheduled.list_reports(ctx.db, caller)])
+
+
+@router.get(
+    "/report/{reportId}",
+    summary="Get a scheduled report",
+    response_model=Envelope[ReportOut],
+    responses=errors(404),
+)
+def get_report(
+    report_id: ReportIdPath,
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    return ok(scheduled.get_report(ctx.db, caller, report_id).to_json())
+
+
+@router.post(
+    "/report/{reportId}",
+    status_code=201,
+    summary="Edit a scheduled report (template and/or schedule)",
+    response_model=Envelope[ReportId],
+    responses=errors(404),
+    openapi_extra=json_body_doc(REPORT_EDIT_SCHEMA, "The fields to change."),
+)
+async def edit_report(
+    report_id: ReportIdPath,
+    caller: Principal = Depends(principal),
+    body: Any = Depends(json_body),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    edited = await run_in_threadpool(
+        scheduled.edit_report, ctx.db, caller, report_id, body, ctx.now(), callback_check(ctx)
+    )
+    return ok({"reportId": edited}, 201)
+
+
+@router.delete(
+    "/report/{reportId}",
+    summary="Delete a scheduled report",
+    response_model=Envelope[ReportId],
+    responses=errors(404),
+)
+def delete_report(
+    report_id: ReportIdPath,
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    scheduled.delete_report(ctx.db, caller, report_id, ctx.now())
+    return ok({"reportId": report_id})
+
+
+@router.post(
+    "/report/pause/{reportId}",
+    status_code=201,
+    summary="Pause a scheduled report",
+    response_model=Envelope[ReportId],
+    responses=errors(404),
+)
+def pause_report(
+    report_id: ReportIdPath,
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    return ok({"reportId": scheduled.pause_report(ctx.db, caller, report_id, ctx.now())}, 201)
+
+
+@router.post(
+    "/report/resume/{reportId}",
+    status_code=201,
+    summary="Resume a paused report (runs due while paused are skipped)",
+    response_model=Envelope[ReportId],
+    responses=errors(404),
+)
+def resume_report(
+    report_id: ReportIdPath,
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    return ok({"reportId": scheduled.resume_report(ctx.db, caller, report_id, ctx.now())}, 201)
+
+
+@router.post(
+    "/report/{reportId}/run",
+    status_code=201,
+    summary="Start an extra run now (outside the schedule's count)",
+    response_model=Envelope[RunStarted],
+    responses=errors(404),
+)
+def run_report_now(
+    report_id: ReportIdPath,
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    run = scheduled.run_now(ctx.db, caller, report_id, ctx.now())
+    data = {"reportId": report_id, "ReportDatetime": iso_utc(run.due_at), "ReportStatus": run.state.value}
+    return ok(data, 201)
+
+
+@router.get(
+    "/reportdata/{reportId}",
+    summary="Runs of a report due between two dates, with fresh download links",
+    response_model=Envelope[list[ReportDataItemOut]],
+    responses=errors(404),
+)
+def get_report_data(
+    report_id: ReportIdPath,
+    start_date: str | None = Query(None, alias="startDate", description="yyyy-mm-dd (inclusive)."),
+    end_date: str | None = Query(None, alias="endDate", description="yyyy-mm-dd (inclusive)."),
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    first, last = reportdata.parse_date_range(start_date, end_date)
+    items = reportdata.report_data(ctx.db, caller, report_id, first, last, ctx.link)
+    return ok([item.to_json() for item in items])

@@ -1,0 +1,44 @@
+"""Datetime text as the API shows and accepts it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+
+from driverlens.clock import ensure_utc
+
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_utc(value: datetime) -> str:
+    """``yyyy-MM-ddTHH:mm:ssZ`` (whole seconds, UTC)."""
+    return ensure_utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_utc(text: str) -> datetime | None:
+    """A timestamp in ``yyyy-MM-ddTHH:mm:ssZ`` or a tolerant ISO form; naive means UTC; None if invalid."""
+    cleaned = text.strip()
+    if not cleaned or len(cleaned) > 40:
+        return None
+    if _DATE.match(cleaned):
+        cleaned += "T00:00:00"
+    if cleaned[-1:] in ("z", "Z"):
+        cleaned = cleaned[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(cleaned.replace(" ", "T", 1))
+    except ValueError:
+        return None
+    if not 2000 <= parsed.year <= 2199:
+        return None
+    return ensure_utc(parsed).astimezone(UTC)
+
+
+def parse_day(text: str) -> date | None:
+    """An ISO ``yyyy-mm-dd`` date, or None."""
+    cleaned = text.strip()
+    if not _DATE.match(cleaned):
+        return None
+    try:
+        return date.fromisoformat(cleaned)
+    except ValueError:
+        return None
