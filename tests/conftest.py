@@ -10,6 +10,8 @@ import pytest
 
 from driverlens.settings import Settings, get_settings
 
+pytest_plugins = ["tests.fixtures_db"]
+
 
 @pytest.fixture
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
