@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
+from driverlens.cli.admin import clients_app, keys_app, partners_app
 from driverlens.cli.engine import run_template
 from driverlens.cli.events import ingest, purge, seed
 from driverlens.cli.worker import worker
@@ -30,6 +31,9 @@ app.command("ingest")(ingest)
 app.command("purge")(purge)
 app.command("seed")(seed)
 app.command("worker")(worker)
+app.add_typer(partners_app, name="partners")
+app.add_typer(clients_app, name="clients")
+app.add_typer(keys_app, name="keys")
 app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
