@@ -215,7 +215,11 @@ def _errors_expr() -> str:
             f"CASE WHEN ({reason_expr}) IS NOT NULL THEN {{'column': {_literal(c)}, "
             f"'reason': ({reason_expr}), 'value': left({v}, 80)}} END"
         )
-    return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)"
+    # A JSON line that is not an object has no columns to check.
+    return (
+        f"CASE WHEN __shape = 'not a JSON object' THEN [{items[0]}] "
+        f"ELSE list_filter([{', '.join(items)}], lambda x: x IS NOT NULL) END"
+    )
 
 
 def _typed_exprs() -> str:

@@ -1,0 +1,112 @@
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from driverlens.catalog import PartnerKind
+from driverlens.events import EventStore, seed_events
+from driverlens.events.demo import DEMO_PARTNERS
+from driverlens.events.vocabulary import FAILURE_NAMESPACE
+
+from .conftest import NOW
+
+ROWS = 30_000
+
+
+def _table(store: EventStore) -> list[tuple[object, ...]]:
+    with store.connect() as con:
+        return con.execute("SELECT * FROM failure_events ORDER BY EventId").fetchall()
+
+
+def test_same_seed_gives_the_same_events_and_another_seed_does_not(tmp_path: Path) -> None:
+    stores = [EventStore(tmp_path / name) for name in ("a", "b", "c")]
+    for s, seed in zip(stores, (11, 11, 12), strict=True):
+        assert seed_events(s, rows=5_000, days=20, seed=seed, now=NOW).rows == 5_000
+    a, b, c = (_table(s) for s in stores)
+    assert len(a) == 5_000
+    assert a == b
+    assert a != c
+
+
+def test_seeded_events_have_a_realistic_shape(store: EventStore) -> None:
+    report = seed_events(store, rows=ROWS, days=90, seed=3, now=NOW)
+    print(
+        f"seed shape test: {report.rows} rows in {report.seconds:.2f}s ({report.rows_per_second:,.0f} rows/s)"
+    )
+    with store.connect() as con:
+
+        def one(sql: str, params: dict[str, str] | None = None) -> tuple[object, ...]:
+            row = con.execute(sql, params).fetchone()
+            assert row is not None
+            return tuple(row)
+
+        rows, devices = one("SELECT count(*), count(DISTINCT DeviceId) FROM failure_events")
+        assert rows == ROWS
+        assert 0.28 < devices / ROWS < 0.38  # type: ignore[operator]
+        # FailureHash is stable per FailureName: one hash per name, and it is uuid5 of the name.
+        assert one(
+            "SELECT max(n) FROM (SELECT count(DISTINCT FailureHash) n"
+            " FROM failure_events GROUP BY FailureName)"
+        ) == (1,)
+        for name, h in con.execute(
+            "SELECT DISTINCT FailureName, FailureHash FROM failure_events LIMIT 20"
+        ).fetchall():
+            assert h == uuid.uuid5(FAILURE_NAMESPACE, name)
+        assert one(
+            "SELECT count(*) FROM failure_events"
+            " WHERE CabExpirationTime <> CabCollectionTime + INTERVAL 30 DAY"
+            " OR CabCollectionTime < FailureDateTime OR CAST(FailureDateTime AS DATE) <> FailureDate"
+        ) == (0,)
+        today = NOW.date()
+        assert one("SELECT min(FailureDate), max(FailureDate) FROM failure_events") == (
+            today - timedelta(days=90),
+            today - timedelta(days=1),
+        )
+        ihvs = {p.name for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV}
+        oem = next(p for p in DEMO_PARTNERS if p.kind is PartnerKind.OEM)
+        assert {
+            r[0] for r in con.execute("SELECT DISTINCT IhvPartner FROM failure_events").fetchall()
+        } == ihvs
+        (oem_share,) = one(f"SELECT avg(CAST(OemPartner = '{oem.name}' AS INT)) FROM failure_events")
+        assert 0.25 < oem_share < 0.45  # type: ignore[operator]
+        assert one(
+            "SELECT count(*) FROM failure_events WHERE (OemPartner = $n) <> (OEMName = $n)", {"n": oem.name}
+        ) == (0,)
+        # Zipf: the most frequent failure bucket of a driver is far ahead of the tenth.
+        counts = [r[0] for r in con.execute(
+            "SELECT count(*) c FROM failure_events WHERE DriverName = 'cgfx.sys'"
+            " GROUP BY FailureName ORDER BY c DESC"
+        ).fetchall()]  # fmt: skip
+        assert counts[0] > 5 * counts[9]
+        assert one("SELECT min(EventCount) >= 1 AND max(EventCount) < 40 FROM failure_events") == (True,)
+        assert one(
+            "SELECT count(DISTINCT OSVersion) > 4 AND count(DISTINCT Market) > 10 FROM failure_events"
+        ) == (True,)
+        assert one("SELECT count(*) FROM failure_events WHERE Architecture NOT IN ('x64','arm64','x86')") == (
+            0,
+        )
+
+
+def _out_of_order(store: EventStore, relation: str) -> object:
+    with store.connect() as con:
+        row = con.execute(
+            f"""SELECT count(*) FROM (
+                 SELECT (IhvPartner, FailureDate) AS k,
+                        lag((IhvPartner, FailureDate)) OVER (ORDER BY n) AS prev
+                 FROM (SELECT *, row_number() OVER () AS n FROM {relation}))
+               WHERE prev > k"""
+        ).fetchone()
+    return row[0] if row else None
+
+
+def test_seeded_events_are_stored_in_cluster_order(store: EventStore) -> None:
+    seed_events(store, rows=20_000, days=30, seed=1, now=NOW)
+    assert _out_of_order(store, "(SELECT * FROM failure_events ORDER BY rowid)") == 0
+    # The same check on arrival (random) order finds violations, so it can fail.
+    assert _out_of_order(store, "(SELECT * FROM failure_events ORDER BY EventId)") > 1_000  # type: ignore[operator]
+
+
+def test_zero_rows_seeds_nothing(store: EventStore) -> None:
+    assert seed_events(store, rows=0, seed=1, now=NOW).rows == 0
+    assert store.count() == 0
