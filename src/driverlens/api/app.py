@@ -16,7 +16,7 @@ from driverlens.api.files import build_files_router
 from driverlens.api.handlers import install_handlers
 from driverlens.api.health import count_runs_by_state
 from driverlens.api.middleware import RequestContextMiddleware
-from driverlens.api.routes import ops, reports, templates
+from driverlens.api.routes import cabs, dataset, ops, reports, templates, tokens
 from driverlens.api.schemas import CONDITION_SCHEMA
 from driverlens.callbacks.ssrf import CallbackGuard
 from driverlens.clock import Clock, SystemClock
@@ -55,7 +55,9 @@ def create_app(
     )
     app.state.ctx = ctx
     install_handlers(app)
-    for router in (ops.router, templates.router, reports.router, *extra_routers):
+    # dataset before templates: POST .../reporttemplate/preview must not match .../{templateId}.
+    routers = (ops.router, dataset.router, templates.router, reports.router, cabs.router, tokens.router)
+    for router in (*routers, *extra_routers):
         app.include_router(router)
     app.include_router(build_files_router(ctx.blobs, ctx.signer))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics)

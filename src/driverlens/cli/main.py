@@ -5,9 +5,9 @@ from __future__ import annotations
 import typer
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
-from driverlens.cli.admin import clients_app, keys_app, partners_app
 from driverlens.cli.engine import run_template
 from driverlens.cli.events import ingest, purge, seed
+from driverlens.cli.serve import serve
 from driverlens.cli.worker import worker
 
 app = typer.Typer(
@@ -31,9 +31,7 @@ app.command("ingest")(ingest)
 app.command("purge")(purge)
 app.command("seed")(seed)
 app.command("worker")(worker)
-app.add_typer(partners_app, name="partners")
-app.add_typer(clients_app, name="clients")
-app.add_typer(keys_app, name="keys")
+app.command("serve")(serve)
 app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")

@@ -1,0 +1,61 @@
+"""``driverlens serve``: the HTTP API under uvicorn, with an in-process worker unless ``--no-worker``."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from driverlens.settings import Settings, get_settings
+
+log = logging.getLogger("driverlens.serve")
+
+
+def served_settings(settings: Settings, host: str, port: int) -> Settings:
+    """Links and the token issuer use the address served, unless DRIVERLENS_PUBLIC_BASE_URL says otherwise."""
+    if "public_base_url" in settings.model_fields_set:
+        return settings
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return settings.model_copy(update={"public_base_url": f"http://{shown}:{port}"})
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", envvar="DRIVERLENS_HOST", help="Address to bind."),
+    port: int = typer.Option(8000, "--port", min=0, max=65535, envvar="DRIVERLENS_PORT", help="Port."),
+    worker: bool = typer.Option(True, "--worker/--no-worker", help="Run scheduled reports in this process."),
+    concurrency: int = typer.Option(1, "--concurrency", min=1, help="Worker slots (with the worker)."),
+    log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
+) -> None:
+    """Serve the API (migrating the metadata store first) and, unless --no-worker, run reports too."""
+    import uvicorn
+
+    from driverlens.api import create_app
+    from driverlens.blobs import redact
+    from driverlens.metadata.migrate import migrate
+
+    logging.basicConfig(
+        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
+    )
+    redact.install()
+    settings = served_settings(get_settings(), host, port)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.metadata_url)
+    app = create_app(settings)
+    handle = None
+    if worker:
+        # The worker lives in the runs package; it plans, claims and runs reports in background threads.
+        from driverlens.runs.worker import start_in_process_worker
+
+        handle = start_in_process_worker(settings, concurrency=concurrency)
+    log.info("DriverLens API at %s (worker: %s)", settings.public_base_url, "on" if worker else "off")
+    config = uvicorn.Config(
+        app, host=host, port=port, access_log=False, log_config=None, log_level=log_level.lower()
+    )
+    try:
+        uvicorn.Server(config).run()
+    finally:
+        if handle is not None:
+            handle.stop()
+        app.state.ctx.db.dispose()

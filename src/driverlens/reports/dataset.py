@@ -1,0 +1,74 @@
+"""Schema discovery: what templates may name, served by ``GET /analytics/driver/dataset``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from driverlens.catalog import AGGREGATE_FUNCTIONS, OPERATORS, REPORT_PERIODS, View, columns_of
+from driverlens.reports import schedule_input
+from driverlens.reports.preview import PREVIEW_MAX_ROWS
+from driverlens.templates import MAX_DEPTH, MAX_IN_VALUES, MAX_ITEMS, MAX_PROJECTION, MAX_VALUE_LENGTH
+
+_OPERATOR_TEXT = {
+    "EQ": "equal",
+    "NEQ": "not equal",
+    "LT": "less than",
+    "GT": "greater than",
+    "LTE": "less than or equal",
+    "GTE": "greater than or equal",
+    "LIKE": "SQL LIKE pattern with % and _",
+    "IN": "one of a JSON list or a comma-separated string",
+}
+_AGGREGATE_TEXT = {
+    "SUM": "sum (numeric columns)",
+    "AVG": "average (numeric columns)",
+    "COUNT": "number of rows",
+    "DCOUNT": "number of distinct values",
+    "MAX": "largest value",
+    "MIN": "smallest value",
+}
+
+
+def dataset_description(max_body_bytes: int) -> dict[str, Any]:
+    """Views and their columns, operators, aggregates, report periods and limits (from the catalogue)."""
+    views = [
+        {
+            "name": view.value,
+            "columns": [
+                {
+                    "name": column.name,
+                    "type": column.type.value,
+                    "description": column.description,
+                    **({"allowedValues": list(column.allowed_values)} if column.allowed_values else {}),
+                }
+                for column in columns_of(view)
+            ],
+        }
+        for view in View
+    ]
+    return {
+        "views": views,
+        "operators": [{"name": op.value, "description": _OPERATOR_TEXT[op.value]} for op in OPERATORS],
+        "aggregateFunctions": [
+            {
+                "name": agg.value,
+                "description": _AGGREGATE_TEXT[agg.value],
+                "numericOnly": agg.needs_numeric,
+                "example": f"{agg.value}(EventCount)",
+            }
+            for agg in AGGREGATE_FUNCTIONS
+        ],
+        "reportPeriods": [{"name": p.value, "days": p.days} for p in REPORT_PERIODS],
+        "limits": {
+            "conditionDepth": MAX_DEPTH,
+            "itemsPerConditionList": MAX_ITEMS,
+            "projectionColumns": MAX_PROJECTION,
+            "inValues": MAX_IN_VALUES,
+            "valueLength": MAX_VALUE_LENGTH,
+            "previewRows": PREVIEW_MAX_ROWS,
+            "minRecurrenceIntervalHours": schedule_input.MIN_INTERVAL_HOURS,
+            "maxRecurrenceIntervalHours": schedule_input.MAX_INTERVAL_HOURS,
+            "maxRecurrence": schedule_input.MAX_RECURRENCE,
+            "maxBodyBytes": max_body_bytes,
+        },
+    }
