@@ -60,6 +60,15 @@ class RunContext:
         return self.report.callback_url or None
 
 
+def enqueue_notice(sink: CallbackSink, session: Session, run: Run, url: str, secret: str) -> None:
+    """Queue the run's callback in the run's own transaction; a bad notice never undoes the run."""
+    try:
+        with session.begin_nested():
+            sink.enqueue(session, run, url, secret)
+    except (DriverLensError, ValueError, SQLAlchemyError) as exc:
+        log.error("run %s: callback notice to %s could not be queued: %s", run.id, url, exc)
+
+
 def blob_key(partner_id: int, report_id: int, run_id: int, attempt: int, fmt: OutputFormat) -> str:
     """Each attempt writes its own key, so a stale attempt can never overwrite a newer one's file."""
     return f"reports/{partner_id}/{report_id}/{run_id}-{attempt}.{fmt.extension}"
@@ -142,7 +151,9 @@ class RunExecutor:
             if self.callbacks is None:
                 log.info("run %s ended; no callback dispatcher configured, notice not queued", run.id)
                 return
-            self.callbacks.enqueue(session, run, context.callback_url, context.partner.callback_secret)
+            enqueue_notice(
+                self.callbacks, session, run, context.callback_url, context.partner.callback_secret
+            )
 
         return enqueue
 

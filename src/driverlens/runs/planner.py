@@ -100,7 +100,8 @@ def insert_runs(session: Session, rows: Sequence[dict[str, Any]]) -> int:
         )
     inserted = 0
     for row in rows:
-        inserted += rowcount(session.execute(stmt.values(**row)))
+        # RETURNING says whether the row went in (rowcount is not reliable for ORM-level inserts).
+        inserted += len(session.execute(stmt.values(**row).returning(Run.id)).all())
     return inserted
 
 

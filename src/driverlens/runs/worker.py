@@ -28,7 +28,7 @@ from driverlens.metadata import Partner, Report, Run
 from driverlens.metadata.database import Database
 from driverlens.retry import RUN_RETRY, RetryPolicy
 from driverlens.runs import leases
-from driverlens.runs.execution import CallbackSink, RunExecutor, RunListener
+from driverlens.runs.execution import CallbackSink, RunExecutor, RunListener, enqueue_notice
 from driverlens.runs.planner import plan_due_runs
 from driverlens.runs.retention import PurgeableEvents, purge
 from driverlens.settings import Settings
@@ -201,7 +201,7 @@ class Worker:
             return
         partner = session.get(Partner, report.partner_id)
         if partner is not None:
-            self.callbacks.enqueue(session, run, report.callback_url, partner.callback_secret)
+            enqueue_notice(self.callbacks, session, run, report.callback_url, partner.callback_secret)
 
     def _housekeeping_loop(self) -> None:
         while not self._stopping.is_set():
@@ -285,22 +285,18 @@ def build_worker(
         clock,
         concurrency=concurrency,
         options=options,
-        callbacks=default_callbacks(settings),
+        callbacks=default_callbacks(settings, clock),
         events=events,
     )
 
 
-def default_callbacks(settings: Settings) -> CallbackSink | None:
-    """The callbacks dispatcher when the callbacks package provides one (else notices are not queued)."""
-    try:
-        from driverlens import callbacks
-    except ImportError:  # pragma: no cover - the package is part of the project
-        return None
-    factory = getattr(callbacks, "dispatcher_from_settings", None)
-    if factory is None:
-        return None
-    sink: CallbackSink = factory(settings)
-    return sink
+def default_callbacks(settings: Settings, clock: Clock | None = None) -> CallbackSink:
+    """The callbacks dispatcher: SSRF guard from the settings, notices pointing at the public URL."""
+    from driverlens.callbacks import CallbackGuard
+    from driverlens.callbacks.dispatcher import Dispatcher
+
+    guard = CallbackGuard.from_setting(settings.callback_allowed_networks)
+    return Dispatcher(guard, public_base_url=settings.public_base_url, clock=clock or SystemClock())
 
 
 def start_in_process_worker(settings: Settings, *, concurrency: int = 1) -> WorkerHandle:
