@@ -61,12 +61,33 @@ def schema_url(base_url: str, schema: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class _Schemas:
     """Creates uniquely named schemas and drops them all at the end."""
 
     def __init__(self, base_url: str) -> None:
         self.admin = Database(base_url)
         self.names: list[str] = []
+        self._reap_stale()
+
+    def _reap_stale(self) -> None:
+        """Drop schemas left by test sessions on this machine that died before their teardown."""
+        with self.admin.session() as session:
+            names = session.scalars(
+                text("SELECT nspname FROM pg_namespace WHERE nspname ~ '^dl(test|fresh)_[0-9]+_[0-9a-f]{8}$'")
+            ).all()
+            for name in names:
+                if not _pid_alive(int(name.split("_")[1])):
+                    session.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
 
     def create(self, prefix: str) -> str:
         name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"

@@ -96,3 +96,12 @@ def test_session_commits_on_success_and_rolls_back_on_error(db: Database) -> Non
         assert names == ["kept"]
         assert session.scalar(select(func.count()).select_from(Partner)) == 1
         assert session.execute(text("SELECT 1")).scalar() == 1
+
+
+@pytest.mark.postgres
+def test_postgres_tests_run_in_their_own_schema(postgres_db: Database) -> None:
+    with postgres_db.session() as session:
+        schema = session.execute(text("SELECT current_schema()")).scalar()
+    assert isinstance(schema, str) and schema.startswith("dltest_")
+    assert postgres_db.url.get_driver_name() == "psycopg"
+    assert f"search_path={schema}" in Database(postgres_db.url_text).url_text.replace("%3D", "=")
