@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
 from typing import Any
 
 from driverlens import lenient
 from driverlens.catalog import (
-    COLUMNS,
     Aggregate,
     Column,
     ColumnType,
     Operator,
     ReportPeriod,
     View,
-    columns_of,
 )
 from driverlens.errors import Problem, ValidationFailed
 from driverlens.lenient import join_path
+from driverlens.templates.attributes import (
+    Resolver,
+    echo,
+    echo_text,
+    kind_of,
+    lookup_column,
+    output_resolver,
+    parse_aggregate,
+    where_resolver,
+)
 from driverlens.templates.model import (
     AggregateExpr,
     Attribute,
@@ -47,11 +53,6 @@ CONDITION_KEYS = ("and", "or")
 ITEM_KEYS = ("attribute", "operator", "value", "condition")
 ORDERBY_KEYS = ("attribute", "sort")
 
-_AGGREGATE_RE = re.compile(r"^\s*([A-Za-z]+)\s*\(\s*([A-Za-z0-9_]+)\s*\)\s*$")
-
-# Resolves an attribute (column or aggregate expression) at a path, or records problems.
-Resolver = Callable[[Any, str], tuple[Attribute | None, list[Problem]]]
-
 
 def parse_template(body: Any) -> Template:
     """Parse a decoded JSON body (or its text) into a validated ``Template``; raise with every problem."""
@@ -78,7 +79,7 @@ class _Parser:
 
     def obj(self, raw: Any, keys: tuple[str, ...], path: str, what: str) -> dict[str, Any] | None:
         if not isinstance(raw, dict):
-            self.add(Problem(path, f"{what} must be a JSON object, got {_kind(raw)}", value=_small(raw)))
+            self.add(Problem(path, f"{what} must be a JSON object, got {kind_of(raw)}", value=echo(raw)))
             return None
         result, problems = lenient.canonical_keys(raw, keys, path)
         self.extend(problems)
@@ -95,11 +96,11 @@ class _Parser:
         self.view = view
         projection = self.projection(top.get("projection")) if "projection" in top else ()
         period = self.date_range(top["dateRange"]) if "dateRange" in top else None
-        condition = self.condition(top.get("condition"), "condition", self.where_attribute, 1)
+        condition = self.condition(top.get("condition"), "condition", where_resolver(view), 1)
         aggregates, having = self.aggregation(top.get("aggregation"), projection)
         if top.get("projection") == [] and not aggregates:
             self.add(Problem("projection", "name at least one column (or give aggregatedColumns)"))
-        orderby = self.orderby(top.get("orderby"), self.output_resolver(projection, aggregates))
+        orderby = self.orderby(top.get("orderby"), output_resolver(view, projection, aggregates))
         limit = self.limit(top.get("limit"))
         if view is None or period is None or self.problems:
             return None
@@ -123,61 +124,11 @@ class _Parser:
         self.extend(problems)
         return period
 
-    def column(self, raw: Any, path: str) -> tuple[Column | None, list[Problem]]:
-        if not isinstance(raw, str) or not raw.strip():
-            return None, [Problem(path, f"expected a column name, got {_kind(raw)}", value=_small(raw))]
-        if self.view is None:
-            matches = [c for c in COLUMNS if c.name.lower() == raw.strip().lower()]
-            if matches:
-                return matches[0], []
-            every = ", ".join(c.name for c in COLUMNS)
-            return None, [Problem(path, f"'{raw}' is not a column; columns: {every}", raw)]
-        found = next(
-            (c for c in columns_of(self.view) if c.name.lower() == raw.strip().lower()),
-            None,
-        )
-        if found is None:
-            names = ", ".join(c.name for c in columns_of(self.view))
-            return None, [
-                Problem(
-                    path,
-                    f"column '{raw}' is not in the {self.view.value} view; its columns are: {names}",
-                    value=raw,
-                )
-            ]
-        return found, []
-
-    def aggregate_expr(self, raw: Any, path: str) -> tuple[AggregateExpr | None, list[Problem]]:
-        funcs = ", ".join(a.value for a in Aggregate)
-        match = _AGGREGATE_RE.match(raw) if isinstance(raw, str) else None
-        if match is None:
-            return None, [
-                Problem(
-                    path,
-                    f"{_small_text(raw)} is not an aggregate expression; write FUNC(Column) with FUNC "
-                    f"one of {funcs}, e.g. SUM(EventCount)",
-                    value=_small(raw),
-                )
-            ]
-        func, problems = lenient.enum_value(match.group(1), Aggregate, path)
-        column, column_problems = self.column(match.group(2), path)
-        problems.extend(column_problems)
-        if func is None or column is None:
-            return None, problems
-        if column.name == "ReportId":
-            return None, [Problem(path, "ReportId is filled per report and cannot be aggregated", raw)]
-        if func.needs_numeric and not column.type.is_numeric:
-            numeric = ", ".join(c.name for c in COLUMNS if c.type.is_numeric and c.name != "ReportId")
-            return None, [
-                Problem(path, f"{func.value} needs a numeric column; numeric columns: {numeric}", raw)
-            ]
-        return AggregateExpr(func, column), []
-
     def projection(self, raw: Any) -> tuple[Column, ...]:
         items = self.list_of(raw, "projection", MAX_PROJECTION)
         columns: list[Column] = []
         for i, item in enumerate(items):
-            column, problems = self.column(item, join_path("projection", i))
+            column, problems = lookup_column(self.view, item, join_path("projection", i))
             self.extend(problems)
             if column is None:
                 continue
@@ -198,7 +149,7 @@ class _Parser:
         path = "aggregation.aggregatedColumns"
         aggregates: list[AggregateExpr] = []
         for i, item in enumerate(self.list_of(aggregation.get("aggregatedColumns"), path, MAX_AGGREGATES)):
-            expr, problems = self.aggregate_expr(item, join_path(path, i))
+            expr, problems = parse_aggregate(self.view, item, join_path(path, i))
             self.extend(problems)
             if expr is None:
                 continue
@@ -206,57 +157,13 @@ class _Parser:
                 self.add(Problem(join_path(path, i), f"'{expr.name}' is listed twice", item))
                 continue
             aggregates.append(expr)
-        resolver = self.output_resolver(projection, tuple(aggregates))
+        resolver = output_resolver(self.view, projection, tuple(aggregates))
         having = self.condition(aggregation.get("condition"), "aggregation.condition", resolver, 1)
         if having is not None and not aggregates and not aggregation.get("aggregatedColumns"):
             self.add(
                 Problem("aggregation.condition", "a condition after aggregation needs aggregatedColumns")
             )
         return tuple(aggregates), having
-
-    def where_attribute(self, raw: Any, path: str) -> tuple[Attribute | None, list[Problem]]:
-        if isinstance(raw, str) and _AGGREGATE_RE.match(raw):
-            return None, [
-                Problem(
-                    path,
-                    f"'{raw}' is an aggregate; aggregates can be filtered only in aggregation.condition",
-                    raw,
-                )
-            ]
-        column, problems = self.column(raw, path)
-        if column is not None and column.name == "ReportId":
-            return None, [Problem(path, "ReportId is filled per report and cannot be filtered", raw)]
-        return column, problems
-
-    def output_resolver(
-        self, projection: tuple[Column, ...], aggregates: tuple[AggregateExpr, ...]
-    ) -> Resolver:
-        def resolve(raw: Any, path: str) -> tuple[Attribute | None, list[Problem]]:
-            allowed = ", ".join([c.name for c in projection] + [a.name for a in aggregates]) or "(none)"
-            if isinstance(raw, str) and _AGGREGATE_RE.match(raw):
-                expr, problems = self.aggregate_expr(raw, path)
-                if expr is not None and expr not in aggregates:
-                    return None, [
-                        Problem(
-                            path,
-                            f"'{expr.name}' is not in aggregation.aggregatedColumns; "
-                            f"use a projected column or a listed aggregate: {allowed}",
-                            raw,
-                        )
-                    ]
-                return expr, problems
-            column, problems = self.column(raw, path)
-            if column is not None and column not in projection:
-                return None, [
-                    Problem(
-                        path,
-                        f"'{column.name}' is neither projected nor aggregated; use one of: {allowed}",
-                        raw,
-                    )
-                ]
-            return column, problems
-
-        return resolve
 
     def condition(self, raw: Any, path: str, resolve: Resolver, depth: int) -> Condition | None:
         if raw is None:
@@ -357,7 +264,7 @@ class _Parser:
                 self.add(Problem(path, f"LIKE needs a text column; {attribute.name} is not text"))
                 return None
             if not isinstance(raw, str):
-                self.add(Problem(path, "LIKE needs a text pattern using % and _", _small(raw)))
+                self.add(Problem(path, "LIKE needs a text pattern using % and _", echo(raw)))
                 return None
             scalar, problems = coerce_scalar(raw, ColumnType.STRING, (), path)
             self.extend(problems)
@@ -420,9 +327,7 @@ class _Parser:
             return 0
         value, problems = coerce_scalar(raw, ColumnType.INTEGER, (), "limit")
         if problems or not isinstance(value, int):
-            self.add(
-                Problem("limit", f"{_small_text(raw)} is not allowed: limit is a whole number >= 0", raw)
-            )
+            self.add(Problem("limit", f"{echo_text(raw)} is not allowed: limit is a whole number >= 0", raw))
             return 0
         if value < 0:
             self.add(Problem("limit", f"{value} is not allowed: limit is a whole number >= 0", raw))
@@ -433,39 +338,9 @@ class _Parser:
         if raw is None:
             return []
         if not isinstance(raw, list):
-            self.add(Problem(path, f"expected a JSON list, got {_kind(raw)}", value=_small(raw)))
+            self.add(Problem(path, f"expected a JSON list, got {kind_of(raw)}", value=echo(raw)))
             return []
         if len(raw) > maximum:
             self.add(Problem(path, f"at most {maximum} entries are allowed here, got {len(raw)}"))
             return []
         return raw
-
-
-def _kind(raw: Any) -> str:
-    if raw is None:
-        return "null"
-    if isinstance(raw, bool):
-        return "true/false"
-    if isinstance(raw, dict):
-        return "an object"
-    if isinstance(raw, list):
-        return "a list"
-    if isinstance(raw, str):
-        return f"the string {_small_text(raw)}"
-    if isinstance(raw, int | float):
-        return f"the number {raw}"
-    return type(raw).__name__
-
-
-def _small(raw: Any) -> Any:
-    """A value small enough to echo back in an error."""
-    if isinstance(raw, dict | list):
-        return None
-    if isinstance(raw, str) and len(raw) > 200:
-        return raw[:200] + "..."
-    return raw
-
-
-def _small_text(raw: Any) -> str:
-    text = repr(_small(raw)) if not isinstance(raw, str) else f"'{_small(raw)}'"
-    return text
