@@ -8,7 +8,9 @@ the timeout, the whole attempt has it as a deadline, and at most 64 KiB of the r
 
 from __future__ import annotations
 
+import socket
 import ssl
+import threading
 import time
 import typing
 from dataclasses import dataclass
@@ -37,12 +39,49 @@ class AttemptResult:
         return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
 
 
+class _Watchdog:
+    """Enforces the whole attempt's deadline: shuts the socket down so a slow-drip peer cannot stall us."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+        self._done = False
+        self.fired = False
+
+    def watch(self, fd: int) -> None:
+        with self._lock:
+            self._fd = fd
+
+    def fire(self) -> None:
+        with self._lock:
+            if self._done or self._fd is None:
+                return
+            self.fired = True
+            # A second socket object on the same descriptor, detached afterwards so it never closes it;
+            # shutdown() wakes up a recv() blocked in the delivering thread.
+            sock = socket.socket(fileno=self._fd)
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            finally:
+                sock.detach()
+
+    def finish(self) -> None:
+        with self._lock:
+            self._done = True
+
+
 class PinnedBackend(httpcore.NetworkBackend):
     """Connects to the pre-resolved addresses in order, whatever host name the request carries."""
 
-    def __init__(self, target: ResolvedTarget) -> None:
+    def __init__(
+        self, target: ResolvedTarget, deadline: float | None = None, watchdog: _Watchdog | None = None
+    ) -> None:
         self._target = target
         self._inner = httpcore.SyncBackend()
+        self._deadline = deadline
+        self._watchdog = watchdog
         self.connected_to: str | None = None
 
     def connect_tcp(
@@ -57,12 +96,17 @@ class PinnedBackend(httpcore.NetworkBackend):
             raise httpcore.ConnectError(f"refusing to connect to port {port}, only {self._target.port}")
         last: Exception | None = None
         for address in self._target.addresses:
+            budget = timeout
+            if self._deadline is not None:
+                budget = max(0.001, min(timeout or 1e9, self._deadline - time.monotonic()))
             try:
-                stream = self._inner.connect_tcp(address, port, timeout, local_address, socket_options)
+                stream = self._inner.connect_tcp(address, port, budget, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last = exc
                 continue
             self.connected_to = address
+            if self._watchdog is not None:
+                self._watchdog.watch(stream.get_extra_info("socket").fileno())
             return stream
         raise httpcore.ConnectError(f"could not connect to any address of {self._target.host}: {last}")
 
@@ -109,34 +153,46 @@ def deliver_once(
     retry_after: str | None = None
     read = 0
     error: str | None = None
+    watchdog = _Watchdog()
+    timer = threading.Timer(timeout, watchdog.fire)
+    timer.daemon = True
+    timer.start()
     try:
-        with (
-            httpcore.ConnectionPool(
-                ssl_context=ssl_context or ssl.create_default_context(),
-                network_backend=PinnedBackend(target),
-                max_connections=1,
-                retries=0,
-            ) as pool,
-            pool.stream("POST", url, headers=request_headers, content=body, extensions=extensions) as resp,
-        ):
-            status = resp.status
-            for name, value in resp.headers:
-                if name.lower() == b"retry-after":
-                    retry_after = value.decode("latin-1")
-            for chunk in resp.iter_stream():
-                read += len(chunk)
-                if read >= MAX_RESPONSE_BYTES:
-                    read = MAX_RESPONSE_BYTES
-                    break
-                if time.monotonic() > deadline:
-                    error = f"timed out after {timeout:g} s reading the response"
-                    break
+        with httpcore.ConnectionPool(
+            ssl_context=ssl_context or ssl.create_default_context(),
+            network_backend=PinnedBackend(target, deadline, watchdog),
+            max_connections=1,
+            retries=0,
+        ) as pool:
+            try:
+                with pool.stream(
+                    "POST", url, headers=request_headers, content=body, extensions=extensions
+                ) as resp:
+                    status = resp.status
+                    for name, value in resp.headers:
+                        if name.lower() == b"retry-after":
+                            retry_after = value.decode("latin-1")
+                    for chunk in resp.iter_stream():
+                        read += len(chunk)
+                        if read >= MAX_RESPONSE_BYTES:
+                            read = MAX_RESPONSE_BYTES
+                            break
+                        if time.monotonic() > deadline:
+                            error = f"timed out after {timeout:g} s reading the response"
+                            break
+            finally:
+                # Before the pool closes the socket, so the watchdog never touches a reused descriptor.
+                watchdog.finish()
     except httpcore.TimeoutException as exc:
         error = f"timed out after {timeout:g} s ({type(exc).__name__})"
     except (httpcore.NetworkError, httpcore.ProtocolError, httpcore.UnsupportedProtocol, ssl.SSLError) as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
     except OSError as exc:
         error = f"{type(exc).__name__}: {exc}"[:500]
+    finally:
+        timer.cancel()
+    if watchdog.fired and (error is not None or status is None):
+        error = f"timed out after {timeout:g} s (whole attempt)"
     duration_ms = round((time.monotonic() - started) * 1000)
     if error is None and status is not None and 300 <= status < 400:
         error = f"redirect ({status}) not followed; callback URLs must answer 2xx directly"
