@@ -7,6 +7,8 @@ advisory lock per schema), so the second process waits, then finds the schema at
 New revision after a model change (developers)::
 
     python -c "from driverlens.metadata.migrate import make_revision; make_revision('what changed')"
+
+then review the file (SQLite needs batch operations for ALTER; the env renders them as batches).
 """
 
 from __future__ import annotations
@@ -80,12 +82,15 @@ def migrate(url: str | URL, revision: str = "head") -> None:
         database.dispose()
 
 
-def make_revision(message: str, url: str | None = None) -> None:
-    """Autogenerate a new revision file by comparing the models with a store migrated to head."""
+def make_revision(message: str) -> Path:
+    """Autogenerate the next revision file (``vNNNN_<slug>.py``) from the models' difference to head."""
     import tempfile
 
     with tempfile.TemporaryDirectory() as scratch:
-        target = url or f"sqlite:///{scratch}/autogen.db"
+        target = f"sqlite:///{scratch}/autogen.db"
         migrate(target)
         config = alembic_config(target)
-        command.revision(config, message=message, autogenerate=True)
+        rev_id = f"{int(head_revision()) + 1:04d}"
+        script = command.revision(config, message=message, autogenerate=True, rev_id=rev_id)
+    assert script is not None and not isinstance(script, list)
+    return Path(script.path)
