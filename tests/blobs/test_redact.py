@@ -49,3 +49,20 @@ def test_without_filter_the_signature_would_leak(caplog: pytest.LogCaptureFixtur
     with caplog.at_level(logging.INFO, logger=logger.name):
         logger.info("%s", f"/files/r?sig={SIG}")
     assert SIG in caplog.text
+
+
+def test_uvicorn_access_formatter_output_is_redacted() -> None:
+    from uvicorn.logging import AccessFormatter
+
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", f"/files/r/1.csv?exp=1&kid=a&sig={SIG}", "1.1", 200),
+        None,
+    )
+    assert RedactLinkSignatures().filter(record)
+    line = AccessFormatter(use_colors=False).format(record)
+    assert SIG not in line and "sig=REDACTED" in line

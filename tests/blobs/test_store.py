@@ -119,3 +119,16 @@ def test_delete_prunes_and_retention(store: LocalBlobStore, clock: FrozenClock, 
     assert not (tmp_path / "blobs/reports/1").exists()
     assert (tmp_path / "blobs/reports/2/new.csv").exists()
     assert list(store.iter_older_than(cutoff)) == []
+
+
+def test_purge_blobs_after_retention(store: LocalBlobStore, clock: FrozenClock, tmp_path: Path) -> None:
+    from driverlens.blobs import purge_blobs
+
+    store.put_file("reports/1/a.csv", make_src(tmp_path))  # made at T0
+    clock.advance(timedelta(days=1))
+    store.put_file("cabs/x.cab", make_src(tmp_path, b"cab"))  # made at T0 + 1 day
+    assert purge_blobs(store, T0 + timedelta(days=30)).deleted == 0  # exactly 30 days: kept
+    report = purge_blobs(store, T0 + timedelta(days=30, seconds=1))
+    assert report.deleted_keys == ["reports/1/a.csv"] and report.bytes_freed == 8
+    assert store.exists("cabs/x.cab")
+    assert purge_blobs(store, T0 + timedelta(days=32)).deleted_keys == ["cabs/x.cab"]

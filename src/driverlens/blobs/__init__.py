@@ -2,6 +2,7 @@
 
 from driverlens.blobs.keyring import add_link_key, load_keyring, signer_from_settings
 from driverlens.blobs.links import EXPIRED_MESSAGE, INVALID_MESSAGE, LinkSigner, SignedLink
+from driverlens.blobs.retention import PurgeReport, purge_blobs
 from driverlens.blobs.store import BlobInfo, BlobStore, LocalBlobStore, validate_key
 
 __all__ = [
@@ -11,9 +12,11 @@ __all__ = [
     "BlobStore",
     "LinkSigner",
     "LocalBlobStore",
+    "PurgeReport",
     "SignedLink",
     "add_link_key",
     "load_keyring",
+    "purge_blobs",
     "signer_from_settings",
     "validate_key",
 ]
