@@ -1,0 +1,215 @@
+"""The worker in one process: real DuckDB end to end, retries, time budget, callbacks, stop, retention."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from driverlens.blobs.store import LocalBlobStore
+from driverlens.clock import FrozenClock
+from driverlens.engines import DuckDBEngine, Engine, QueryFailed
+from driverlens.errors import QueryTimeout
+from driverlens.events import EventStore, seed_events
+from driverlens.metadata import Run, RunState
+from driverlens.metadata.database import Database
+from driverlens.retry import RetryPolicy
+from driverlens.runs.planner import plan_due_runs
+from driverlens.runs.worker import Worker, WorkerOptions
+from driverlens.settings import Settings
+from tests.runs.conftest import T0, Scheduled
+from tests.runs.fakes import FakeEngine, RecordingSink, blob_files
+
+MakeReport = Callable[..., Scheduled]
+MakeWorker = Callable[..., tuple[Worker, LocalBlobStore, RecordingSink]]
+QUICK_RETRY = RetryPolicy(max_attempts=3, base_delay_s=5.0, max_delay_s=60.0, multiplier=2.0, jitter=0.0)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(T0 + timedelta(minutes=1))
+
+
+@pytest.fixture
+def make_worker(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[MakeWorker]:
+    made: list[Worker] = []
+
+    def build(db: Database, engine: Engine, **kwargs: object) -> tuple[Worker, LocalBlobStore, RecordingSink]:
+        blobs = LocalBlobStore(tmp_path / "blobs", clock=clock)
+        sink = RecordingSink()
+        worker = Worker(
+            db, engine, blobs, settings, clock, "w1",
+            options=WorkerOptions(lease_s=30, poll_s=0.02, grace_s=5), callbacks=sink,
+            retry=QUICK_RETRY, **kwargs,  # type: ignore[arg-type]
+        )  # fmt: skip
+        made.append(worker)
+        return worker, blobs, sink
+
+    yield build
+    for worker in made:
+        if worker.stopping:
+            continue
+        worker.request_stop()
+
+
+def only_run(db: Database) -> Run:
+    with db.session() as session:
+        (run,) = session.scalars(select(Run)).all()
+        return run
+
+
+def test_real_duckdb_run_end_to_end(
+    sqlite_db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    settings: Settings, clock: FrozenClock,
+) -> None:  # fmt: skip
+    store = EventStore(settings.data_dir)
+    seed_events(store, rows=4000, days=20, seed=3, now=clock.now())
+    sched = make_report(
+        sqlite_db, partner_name="Contoso Graphics", recurrence=1, callback_url="https://partner.example/hook"
+    )
+    worker, blobs, sink = make_worker(sqlite_db, DuckDBEngine(store), events=store)
+    worker.housekeeping()  # plans run 0
+    assert worker.run_one()
+    run = only_run(sqlite_db)
+    assert run.state is RunState.COMPLETED, run.error
+    assert run.location == f"reports/{sched.partner.id}/{sched.report.id}/{run.id}-1.csv"
+    with blobs.open_read(run.location) as handle:
+        rows = list(csv.reader(handle.read().decode().splitlines()))
+    assert rows[0] == ["DriverName", "FailureName", "SUM(EventCount)"]
+    con = store.connect()
+    try:
+        expected = con.execute(
+            """SELECT count(*) FROM (SELECT DriverName, FailureName FROM failure_events
+               WHERE IhvPartner = 'Contoso Graphics' AND FailureDate >= ? AND FailureDate < ?
+               GROUP BY 1, 2)""",
+            [run.window_start, run.window_end],
+        ).fetchone()
+    finally:
+        con.close()
+    assert expected is not None and expected[0] > 0
+    assert run.row_count == expected[0] == len(rows) - 1
+    assert run.bytes == blobs.stat(run.location).size and len(run.sha256 or "") == 64
+    assert sink.enqueued == [(run.id, "Completed", "https://partner.example/hook")]
+    assert not worker.run_one()  # nothing else to do
+
+    # Thirty days later the file is purged; the run stays listed without a location.
+    clock.advance(timedelta(days=31))
+    worker.purge(clock.now())
+    run = only_run(sqlite_db)
+    assert run.state is RunState.COMPLETED and run.location == ""
+    assert list(blob_files(blobs.root)) == []
+
+
+def test_transient_errors_are_retried_with_backoff_then_failed(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    make_report(db, recurrence=1, callback_url="https://partner.example/hook")
+    engine = FakeEngine(errors=[QueryFailed("disk full") for _ in range(3)])
+    worker, _, sink = make_worker(db, engine)
+    plan_due_runs(db, clock.now())
+    assert worker.run_one()
+    run = only_run(db)
+    assert (run.state, run.attempts, run.error) == (RunState.PENDING, 1, "disk full")
+    assert run.next_attempt_at == clock.now() + timedelta(seconds=5)
+    assert not worker.run_one()  # backing off
+    clock.advance(timedelta(seconds=5))
+    assert worker.run_one()
+    assert only_run(db).next_attempt_at == clock.now() + timedelta(seconds=10)
+    clock.advance(timedelta(seconds=10))
+    assert worker.run_one()
+    run = only_run(db)
+    assert run.state is RunState.FAILED and run.attempts == 3 and engine.calls == 3
+    assert "failed 3 times" in (run.error or "") and "disk full" in (run.error or "")
+    assert sink.enqueued == [(run.id, "Failed", "https://partner.example/hook")]
+
+
+def test_transient_error_then_success_completes(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    make_report(db, recurrence=1)
+    worker, blobs, sink = make_worker(db, FakeEngine(errors=[OSError("connection reset")]))
+    plan_due_runs(db, clock.now())
+    worker.run_one()
+    clock.advance(timedelta(seconds=5))
+    worker.run_one()
+    run = only_run(db)
+    assert run.state is RunState.COMPLETED and run.attempts == 2 and run.location.endswith("-2.csv")
+    assert list(blob_files(blobs.root)) == [run.location]
+    assert sink.enqueued == []  # no callback URL
+
+
+def test_time_budget_overrun_fails_with_the_reason(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    make_report(db, recurrence=1)
+    reason = "the report query ran longer than its time budget of 600 s and was stopped"
+    worker, _, _ = make_worker(db, FakeEngine(errors=[QueryTimeout(reason)]))
+    plan_due_runs(db, clock.now())
+    worker.run_one()
+    run = only_run(db)
+    assert run.state is RunState.FAILED and run.error == reason and run.attempts == 1
+
+
+def test_a_template_that_no_longer_compiles_fails_with_a_fix(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    from driverlens.catalog import PartnerKind
+
+    body = {"view": "IHVDriver", "projection": ["DriverName"], "dateRange": {"reportPeriod": "Yesterday"}}
+    sched = make_report(db, recurrence=1, kind=PartnerKind.OEM, body=body)  # an OEM cannot read IHVDriver
+    worker, _, _ = make_worker(db, FakeEngine())
+    plan_due_runs(db, clock.now())
+    worker.run_one()
+    run = only_run(db)
+    assert run.state is RunState.FAILED
+    assert f"/analytics/driver/reporttemplate/{sched.template_id}" in (run.error or "")
+
+
+def test_stop_hands_back_a_run_that_does_not_finish_in_time(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    import time
+
+    make_report(db, recurrence=1)
+    worker, blobs, _ = make_worker(db, FakeEngine(duration_s=1.5))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while only_run_state(db) is not RunState.IN_PROGRESS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop(grace_s=0.2)
+    run = only_run(db)
+    assert (run.state, run.lease_owner, run.attempts) == (RunState.PENDING, None, 0)
+    time.sleep(1.6)  # the abandoned query ends; its commit is refused and its file removed
+    assert only_run(db).state is RunState.PENDING
+    assert list(blob_files(blobs.root)) == []
+
+
+def test_stop_lets_a_short_run_finish(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+) -> None:  # fmt: skip
+    import time
+
+    make_report(db, recurrence=1)
+    worker, _, sink = make_worker(db, FakeEngine(duration_s=0.3))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while only_run_state(db) is not RunState.IN_PROGRESS and time.monotonic() < deadline:
+        time.sleep(0.02)
+    worker.stop(grace_s=5)
+    assert only_run(db).state is RunState.COMPLETED
+    assert sink.dispatches >= 1
+
+
+def only_run_state(db: Database) -> RunState | None:
+    with db.session() as session:
+        states = session.scalars(select(Run.state)).all()
+    return states[0] if states else None
