@@ -203,3 +203,28 @@ def test_claimed_delivery_is_not_sent_twice(
     clock.advance(a.lease + timedelta(seconds=1))
     assert b.dispatch_due(db) == 1  # a's lease expired: b takes over
     assert len(receiver.received) == 1
+
+
+def test_unexpected_sender_error_counts_as_an_attempt(
+    db: Database, clock: FrozenClock, ended_run: Callable[[str], tuple[Run, Partner]]
+) -> None:
+    run, _ = ended_run("http://127.0.0.1:9/")
+
+    def broken_sender(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom")
+
+    dispatcher = Dispatcher(
+        CallbackGuard(parse_allowed_networks("127.0.0.0/8")),
+        public_base_url="https://dl.example",
+        clock=clock,
+        policy=RetryPolicy(max_attempts=2, base_delay_s=1, max_delay_s=1, jitter=0),
+        sender=broken_sender,  # type: ignore[arg-type]
+    )
+    with db.session() as s:
+        dispatcher.enqueue(s, run, "http://127.0.0.1:9/")
+    assert dispatcher.dispatch_due(db) == 1
+    clock.advance(timedelta(seconds=1))
+    assert dispatcher.dispatch_due(db) == 1
+    d = delivery_of(db, run)
+    assert d.state == DeliveryState.FAILED and d.attempts == 2
+    assert d.last_error == "internal error while sending (RuntimeError)"

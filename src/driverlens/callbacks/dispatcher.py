@@ -159,7 +159,12 @@ class Dispatcher:
     def _attempt(self, item: _Claimed) -> tuple[AttemptResult, datetime]:
         attempted_at = self.clock.now()
         body = encode_notice(item.payload)
-        headers = signing.headers(item.secret, item.webhook_id, int(attempted_at.timestamp()), body)
+        try:
+            headers = signing.headers(item.secret, item.webhook_id, int(attempted_at.timestamp()), body)
+        except ValidationFailed as exc:
+            return AttemptResult(
+                None, f"partner callback secret is unusable: {exc.message}", None, 0
+            ), attempted_at
         try:
             result = check_and_deliver(
                 self.guard,
@@ -172,6 +177,11 @@ class Dispatcher:
             )
         except ValidationFailed as exc:
             result = AttemptResult(None, f"refused by the callback address guard: {exc.message}", None, 0)
+        except Exception as exc:
+            # Deliberately broad: whatever a partner's endpoint provokes must count as a failed attempt
+            # (bounded by the retry policy), never leave the delivery leased and retried forever.
+            log.exception("callback delivery %s: unexpected error while sending", item.id)
+            result = AttemptResult(None, f"internal error while sending ({type(exc).__name__})", None, 0)
         return result, attempted_at
 
     def _record(self, db: Database, item: _Claimed, result: AttemptResult, attempted_at: datetime) -> None:
