@@ -69,3 +69,13 @@ def run_due_runs(data_dir: Any) -> int:
         return done
     finally:
         db.dispose()
+
+
+def new_template(api: httpx.Client, body: dict[str, Any] | None = None) -> int:
+    return created_id(api.post("/analytics/driver/reporttemplate", json=body or ihv_template()), "templateId")
+
+
+def new_report(api: httpx.Client, template_id: int, **schedule: Any) -> int:
+    return created_id(
+        api.post("/analytics/driver/report", json=schedule_body(template_id, **schedule)), "reportId"
+    )

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from tests.api.conftest import IHV, OEM
-from tests.api.helpers import created_id, error_targets, error_text, ihv_template, oem_template, schedule_body
+from tests.api.helpers import (
+    created_id,
+    error_targets,
+    error_text,
+    ihv_template,
+    new_report,
+    new_template,
+    oem_template,
+)
 from tests.api.server import Server
 
 COMMENTED = b"""// Copied from the documentation
@@ -65,9 +73,7 @@ def test_bad_json_and_wrong_types_are_400_not_422(server: Server) -> None:
 
 def test_versions_edit_and_older_version(server: Server) -> None:
     with server.client(IHV) as api:
-        template_id = created_id(
-            api.post("/analytics/driver/reporttemplate", json=ihv_template()), "templateId"
-        )
+        template_id = new_template(api)
         edited = api.post(f"/analytics/driver/reporttemplate/{template_id}", json=ihv_template(limit=7))
         assert created_id(edited, "templateId") == template_id
         current = api.get(f"/analytics/driver/reporttemplate/{template_id}").json()["data"]
@@ -87,12 +93,8 @@ def test_template_of_the_other_view_is_forbidden(server: Server) -> None:
 
 def test_delete_is_refused_while_a_report_uses_the_template(server: Server) -> None:
     with server.client(IHV) as api:
-        template_id = created_id(
-            api.post("/analytics/driver/reporttemplate", json=ihv_template()), "templateId"
-        )
-        report_id = created_id(
-            api.post("/analytics/driver/report", json=schedule_body(template_id)), "reportId"
-        )
+        template_id = new_template(api)
+        report_id = new_report(api, template_id)
         refused = api.delete(f"/analytics/driver/reporttemplate/{template_id}")
         assert refused.status_code == 409
         assert str(report_id) in error_text(refused)
