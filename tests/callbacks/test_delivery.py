@@ -10,7 +10,7 @@ from driverlens.callbacks import signing
 from driverlens.callbacks.delivery import MAX_RESPONSE_BYTES, check_and_deliver
 from driverlens.callbacks.ssrf import CallbackGuard, parse_allowed_networks
 
-from .conftest import Listener, Receiver, Reply
+from .conftest import ConnectMonitor, Listener, Receiver, Reply
 
 SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 
@@ -93,3 +93,12 @@ def test_connects_to_the_checked_address_with_the_original_host(receiver: Receiv
     assert result.delivered
     assert lookups == ["hooks.invalid"]
     assert receiver.received[0].headers["host"] == f"hooks.invalid:{receiver.port}"
+
+
+def test_redirect_to_metadata_address_makes_no_second_connection(
+    receiver: Receiver, connect_monitor: ConnectMonitor
+) -> None:
+    receiver.replies.append(Reply(307, {"Location": "http://169.254.169.254/latest/meta-data/"}))
+    result = check_and_deliver(guard(), receiver.url, b"{}", {})
+    assert result.status_code == 307 and not result.delivered
+    assert connect_monitor.calls == [("127.0.0.1", receiver.port)]
