@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import stat
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from driverlens.auth.jwks import rsa_key_from_jwk
@@ -78,15 +80,26 @@ def test_prune_removes_only_keys_retired_longer_than_the_cutoff(keyring: KeyRing
     assert keyring.current()[0] == third  # the current key is never pruned
 
 
-def test_losing_the_creation_race_does_not_overwrite_the_winner(tmp_path: Path, clock: FrozenClock) -> None:
+def _race_overwrites_winner(tmp_path: Path, clock: FrozenClock) -> bool:
+    """Two rings saw an empty dir; the loser creates key number 1 after the winner did."""
     winner = KeyRing(tmp_path, clock=clock)
     loser = KeyRing(tmp_path, clock=clock)
     kid, _ = winner.current()
-    # The loser also saw an empty dir and tries to create key number 1 now.
-    assert loser._create(1) is None
-    assert loser.current()[0] == kid
-    assert winner.current()[0] == kid
-    assert len(list(winner.dir.glob("*.pem"))) == 1
+    lost = loser._create(1) is None
+    on_disk = KeyRing(tmp_path, clock=clock).current()[0]
+    return not lost or on_disk != kid or len(list(winner.dir.glob("*.pem"))) != 1
+
+
+def test_losing_the_creation_race_does_not_overwrite_the_winner(tmp_path: Path, clock: FrozenClock) -> None:
+    assert not _race_overwrites_winner(tmp_path, clock)
+
+
+def test_race_check_catches_an_overwriting_create(
+    tmp_path: Path, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Broken variant: if creation replaced instead of linking, the check above would fail."""
+    monkeypatch.setattr(os, "link", lambda src, dst: os.replace(src, dst))
+    assert _race_overwrites_winner(tmp_path, clock)
 
 
 _RACE = """

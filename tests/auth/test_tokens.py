@@ -62,8 +62,28 @@ def test_rotation_old_tokens_keep_verifying_new_tokens_use_new_kid(
     # After lifetime + margin the retired key may go; its tokens have expired by then anyway.
     clock.advance(timedelta(seconds=3600 + 301))
     assert keyring.prune(older_than_s=3600 + 300) == [old_kid]
-    with pytest.raises(Unauthorized, match="unknown signing key"):
+    with pytest.raises(Unauthorized, match="expired"):
         verifier.verify(old_token)
+    fresh = TokenVerifier(keyring, ISSUER, AUDIENCE, clock)  # no memory of having verified it
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        fresh.verify(old_token)
+
+
+def test_remembered_tokens_are_still_checked_for_time(
+    issuer: TokenIssuer, verifier: TokenVerifier, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("driverlens.auth.tokens.VERIFIED_CACHE_SIZE", 3)
+    tokens = [issuer.issue(tenant_id=TENANT, client_id=f"c{i}")["access_token"] for i in range(5)]
+    for token in tokens:
+        verifier.verify(token)
+    assert len(verifier._verified) == 3
+    claims = verifier.verify(tokens[-1])
+    claims["tid"] = "changed"  # callers get a copy
+    assert verifier.verify(tokens[-1])["tid"] == TENANT
+    clock.advance(timedelta(seconds=3600 + 60))
+    for token in tokens:
+        with pytest.raises(Unauthorized, match="expired"):
+            verifier.verify(token)
 
 
 def test_rotation_by_another_process_is_seen_by_a_running_verifier(

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 import math
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -29,6 +32,7 @@ from driverlens.errors import Unauthorized
 
 ALGORITHM = "RS256"
 MAX_TOKEN_CHARS = 8192
+VERIFIED_CACHE_SIZE = 4096
 REQUIRED_CLAIMS = ("exp", "nbf", "iat", "iss", "aud", "tid")
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
 
@@ -128,6 +132,12 @@ def _number(claims: dict[str, Any], name: str) -> float:
     return float(value)
 
 
+def _cache_key(token: object) -> bytes | None:
+    if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS or not token.isascii():
+        return None
+    return hashlib.sha256(token.encode("ascii")).digest()
+
+
 class TokenVerifier:
     """Checks a bearer token and returns its claims; raises Unauthorized with the reason otherwise."""
 
@@ -146,8 +156,32 @@ class TokenVerifier:
         self.clock = clock
         self.leeway_s = leeway_s
         self.external = external
+        # Clients reuse one token for its whole life: remember tokens whose signature verified (by
+        # digest), and on a hit only re-check the time-dependent claims.
+        self._verified: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+        self._verified_lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims if it is valid now; Unauthorized (with the reason) otherwise."""
+        key = _cache_key(token)
+        if key is not None:
+            with self._verified_lock:
+                cached = self._verified.get(key)
+                if cached is not None:
+                    self._verified.move_to_end(key)
+            if cached is not None:
+                issuer, audience, _ = self._trust_for(cached)
+                self._check_claims(cached, issuer, audience)
+                return dict(cached)
+        claims = self._verify_uncached(token)
+        if key is not None:
+            with self._verified_lock:
+                self._verified[key] = dict(claims)
+                while len(self._verified) > VERIFIED_CACHE_SIZE:
+                    self._verified.popitem(last=False)
+        return claims
+
+    def _verify_uncached(self, token: str) -> dict[str, Any]:
         if not isinstance(token, str) or not token:
             raise Unauthorized("missing token: send 'Authorization: Bearer <access token>'")
         if len(token) > MAX_TOKEN_CHARS:
