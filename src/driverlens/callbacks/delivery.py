@@ -159,7 +159,7 @@ def deliver_once(
     timer.start()
     try:
         with httpcore.ConnectionPool(
-            ssl_context=ssl_context or ssl.create_default_context(),
+            ssl_context=ssl_context or (ssl.create_default_context() if target.scheme == "https" else None),
             network_backend=PinnedBackend(target, deadline, watchdog),
             max_connections=1,
             retries=0,
