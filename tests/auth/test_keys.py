@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from driverlens.auth.jwks import rsa_key_from_jwk
 from driverlens.auth.keys import KeyRing
 from driverlens.clock import FrozenClock
+from driverlens.errors import ServiceUnavailable
 
 
 def test_first_use_creates_one_private_key_file(keyring: KeyRing) -> None:
@@ -120,3 +121,10 @@ def test_processes_starting_at_once_agree_on_one_key(tmp_path: Path) -> None:
     assert all(proc.returncode == 0 for proc in procs)
     assert len(kids) == 1
     assert [p.name for p in (tmp_path / "keys").glob("*.pem")] == ["000001.pem"]
+
+
+def test_a_damaged_key_file_is_a_clear_error(keyring: KeyRing) -> None:
+    keyring.current()
+    (keyring.dir / "000002.pem").write_text("-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+    with pytest.raises(ServiceUnavailable, match=r"000002\.pem is unreadable"):
+        keyring.current()

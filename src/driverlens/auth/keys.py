@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from driverlens.clock import Clock, SystemClock
+from driverlens.errors import ServiceUnavailable
 
 KEY_BITS = 2048
 _FILE_RE = re.compile(r"^(\d{6,})\.pem$")
@@ -161,9 +162,12 @@ class KeyRing:
                 mtime = entry.stat().st_mtime
             except FileNotFoundError:  # pruned by another process meanwhile
                 continue
-            private_key = serialization.load_pem_private_key(pem, password=None)
+            try:
+                private_key = serialization.load_pem_private_key(pem, password=None)
+            except (ValueError, TypeError) as exc:
+                raise ServiceUnavailable(f"signing key file {entry} is unreadable: {exc}") from exc
             if not isinstance(private_key, rsa.RSAPrivateKey):
-                continue
+                raise ServiceUnavailable(f"signing key file {entry} does not hold an RSA private key")
             match = _FILE_RE.match(name)
             assert match is not None
             loaded.append(
