@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-import uuid
-from collections.abc import Iterator
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,78 +12,13 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 
-from driverlens.catalog import STORED_COLUMNS, PartnerKind
+from driverlens.catalog import PartnerKind
 from driverlens.compiler import CompiledQuery, Scope, compile_template
 from driverlens.templates import parse_template
 from tests.compiler.cases import CASES, WINDOW, Case
+from tests.compiler.events import DEVICES, HASHES, ROWS
 from tests.compiler.test_properties import hostile_strings, scope_for
 from tests.templates.strategies import template_bodies
-
-DEVICES = [uuid.UUID(int=i + 1) for i in range(4)]
-HASHES = [uuid.UUID(int=(i + 1) << 64) for i in range(3)]
-
-
-def event(n: int, **values: Any) -> dict[str, Any]:
-    day = values.pop("day", date(2024, 5, 2))
-    row: dict[str, Any] = {
-        "EventId": f"e{n}",
-        "IhvPartner": "Contoso",
-        "OemPartner": "Fabrikam",
-        "FailureDate": day,
-        "FailureDateTime": datetime.combine(day, datetime.min.time()) + timedelta(hours=n % 24),
-        "ApplicationId": "app-1",
-        "SubmissionId": "sub-1",
-        "FailureName": f"0x9F_nvlddmkm!Foo{n % 3}",
-        "FailureHash": HASHES[n % 3],
-        "Symbol": "nvlddmkm!Foo",
-        "OSVersion": "10.0.22631.4317",
-        "OSName": "Windows 11",
-        "EventType": "Kernel" if n % 2 == 0 else "System",
-        "Market": "US",
-        "DeviceType": "PC",
-        "DriverName": "nvlddmkm.sys" if n % 4 else "igdkmd64.sys",
-        "DriverVersion": "31.0.15.5222",
-        "Architecture": "x64",
-        "OEMName": "Fabrikam",
-        "OEMModel": f"Model {n % 2}",
-        "Baseboard": "BB-1",
-        "ModelFamily": "Family",
-        "FlightRing": "Retail",
-        "Mode": "Kernel",
-        "CPUName": "CPU",
-        "OSSKUType": "Pro",
-        "ReleaseName": "23H2",
-        "CabType": "Mini",
-        "CabIdHash": f"cab{n}",
-        "DeviceId": DEVICES[n % 4],
-        "HardwareId": "PCI\\VEN_10DE",
-        "CabCollectionTime": datetime(2024, 5, 2, 12),
-        "CabExpirationTime": datetime(2024, 6, 1, 12),
-        "EventCount": 600 + n,
-    }
-    row.update(values)
-    return row
-
-
-ROWS = [event(n) for n in range(8)] + [
-    event(100, IhvPartner="Northwind", OemPartner="Litware", EventCount=10_000),  # other partners
-    event(101, day=date(2024, 4, 30), EventCount=10_000),  # before the window
-    event(102, day=date(2024, 5, 8), EventCount=10_000),  # the window's end is exclusive
-]
-
-
-@pytest.fixture(scope="module")
-def con() -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = duckdb.connect(":memory:")
-    columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
-    connection.execute(f"CREATE TABLE failure_events ({columns})")
-    names = [name for name, _ in STORED_COLUMNS]
-    placeholders = ", ".join("?" for _ in names)
-    connection.executemany(
-        f"INSERT INTO failure_events VALUES ({placeholders})", [[row[n] for n in names] for row in ROWS]
-    )
-    yield connection
-    connection.close()
 
 
 def run(con: duckdb.DuckDBPyConnection, query: CompiledQuery) -> tuple[list[str], list[tuple[Any, ...]]]:

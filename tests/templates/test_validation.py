@@ -270,3 +270,13 @@ def test_the_error_summary_names_paths() -> None:
         parse_template({"view": "IHVDriver", "projection": ["X"], "dateRange": {"reportPeriod": "Today"}})
     assert info.value.status == 400
     assert "projection[0]" in str(info.value) and "dateRange.reportPeriod" in str(info.value)
+
+
+def test_null_projection_without_aggregates_is_a_problem(body: BodyFactory) -> None:
+    raw = body()
+    raw["projection"] = None
+    problem = only_problem(raw)
+    assert (problem.path, problem.message) == (
+        "projection",
+        "name at least one column (or give aggregatedColumns)",
+    )

@@ -98,7 +98,7 @@ class _Parser:
         period = self.date_range(top["dateRange"]) if "dateRange" in top else None
         condition = self.condition(top.get("condition"), "condition", where_resolver(view), 1)
         aggregates, having = self.aggregation(top.get("aggregation"), projection)
-        if top.get("projection") == [] and not aggregates:
+        if "projection" in top and top["projection"] in (None, []) and not aggregates:
             self.add(Problem("projection", "name at least one column (or give aggregatedColumns)"))
         orderby = self.orderby(top.get("orderby"), output_resolver(view, projection, aggregates))
         limit = self.limit(top.get("limit"))

@@ -1,0 +1,25 @@
+"""Fixtures: the tiny event table in a real in-memory DuckDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import duckdb
+import pytest
+
+from driverlens.catalog import STORED_COLUMNS
+from tests.compiler.events import ROWS
+
+
+@pytest.fixture(scope="module")
+def con() -> Iterator[duckdb.DuckDBPyConnection]:
+    connection = duckdb.connect(":memory:")
+    columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
+    connection.execute(f"CREATE TABLE failure_events ({columns})")
+    names = [name for name, _ in STORED_COLUMNS]
+    placeholders = ", ".join("?" for _ in names)
+    connection.executemany(
+        f"INSERT INTO failure_events VALUES ({placeholders})", [[row[n] for n in names] for row in ROWS]
+    )
+    yield connection
+    connection.close()
