@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
+from driverlens.cli.demo import demo
 from driverlens.cli.engine import run_template
 from driverlens.cli.events import ingest, purge, seed
 from driverlens.cli.serve import serve
@@ -32,6 +33,7 @@ app.command("purge")(purge)
 app.command("seed")(seed)
 app.command("worker")(worker)
 app.command("serve")(serve)
+app.command("demo")(demo)
 app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")

@@ -1,0 +1,60 @@
+"""``driverlens demo``: seed demo data if none exists, schedule a report due now, and serve."""
+
+from __future__ import annotations
+
+import typer
+
+from driverlens.settings import get_settings
+
+
+def demo(
+    host: str = typer.Option("127.0.0.1", "--host", envvar="DRIVERLENS_HOST", help="Address to bind."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, envvar="DRIVERLENS_PORT", help="Port."),
+    rows: int = typer.Option(1_000_000, "--rows", min=1000, help="Events to seed when the store is empty."),
+) -> None:
+    """Start DriverLens with demo data: what `make run` does."""
+    from driverlens.cli.serve import serve, served_settings
+    from driverlens.clock import SystemClock
+    from driverlens.demo import curl_walkthrough, schedule_demo_report, seed_demo
+    from driverlens.events import EventStore
+    from driverlens.metadata.database import Database
+    from driverlens.metadata.migrate import migrate
+
+    clock = SystemClock()
+    settings = served_settings(get_settings(), host, port)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.metadata_url)
+    db = Database(settings.metadata_url)
+    try:
+        empty = EventStore(settings.data_dir).count() == 0
+        if empty:
+            typer.echo(f"seeding {rows:,} demo failure events into {settings.data_dir.resolve()} ...")
+        seeded = seed_demo(settings, db, rows=rows, days=90, seed=0, clock=clock, events=empty)
+        partner, report_id = schedule_demo_report(db, clock)
+        entries = {e["name"]: e for e in _credentials(seeded.credentials_path)}
+    finally:
+        db.dispose()
+    base = settings.public_base_url
+    typer.echo(
+        "\n".join(
+            [
+                "",
+                f"DriverLens at {base}  (API docs: {base}/docs)",
+                f"demo credentials: {seeded.credentials_path.resolve()}",
+                f"demo report {report_id} of {partner!r} is due now; within a minute its run is Completed.",
+                "",
+                "Try it (copy-paste):",
+                curl_walkthrough(base, entries[partner], report_id, clock.now()),
+                "",
+            ]
+        )
+    )
+    serve(host=host, port=port, worker=True, concurrency=2, log_level="info")
+
+
+def _credentials(path: object) -> list[dict[str, str]]:
+    import json
+    from pathlib import Path
+
+    entries: list[dict[str, str]] = json.loads(Path(str(path)).read_text(encoding="utf-8"))["partners"]
+    return entries
