@@ -25,6 +25,8 @@ class CoercionError(ValueError):
 
 
 def _show(raw: object) -> str:
+    if isinstance(raw, str):
+        return f"'{raw}'" if len(raw) <= 78 else f"'{raw[:75]}...'"
     try:
         text = json.dumps(raw, ensure_ascii=False)
     except (TypeError, ValueError):
