@@ -1,0 +1,67 @@
+"""Waiting for a report's next completed run: polling with backoff, a timeout and a progress callback."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from driverlens.client.errors import RunFailedError, WaitTimeout
+from driverlens.client.models import ReportRun, WaitProgress
+
+WaitCallback = Callable[[WaitProgress], None]
+
+
+def pick_run(runs: list[ReportRun], after: datetime | None) -> ReportRun | None:
+    """The run to report on: the newest completed one due at or after ``after``; else the newest such run."""
+    candidates = [r for r in runs if after is None or r.due >= after]
+    if not candidates:
+        return None
+    completed = [r for r in candidates if r.is_completed]
+    if completed:
+        return max(completed, key=lambda r: r.due)
+    return max(candidates, key=lambda r: r.due)
+
+
+def wait_for(
+    fetch: Callable[[], list[ReportRun]],
+    *,
+    report_id: int,
+    after: datetime | None,
+    timeout: float,
+    poll: float,
+    max_poll: float,
+    progress: WaitCallback | None,
+    monotonic: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> ReportRun:
+    """Poll ``fetch`` until a completed run is due at or after ``after``.
+
+    Raises ``RunFailedError`` when the newest such run failed (and none completed), ``WaitTimeout``
+    after ``timeout`` seconds. The poll interval starts at ``poll`` and grows by half up to ``max_poll``.
+    """
+    started = monotonic()
+    delay = poll
+    polls = 0
+    while True:
+        polls += 1
+        run = pick_run(fetch(), after)
+        elapsed = monotonic() - started
+        if progress is not None:
+            progress(WaitProgress(elapsed, polls, run))
+        if run is not None and run.is_completed:
+            return run
+        if run is not None and run.is_failed:
+            raise RunFailedError(
+                f"the run of report {report_id} due {run.due.isoformat()} failed; see the server log, "
+                "fix the template if needed, then start another run (driverlens client reports run)"
+            )
+        remaining = timeout - elapsed
+        if remaining <= 0:
+            state = f"the newest run is {run.status}" if run else "no run has started yet"
+            raise WaitTimeout(
+                f"no completed run of report {report_id} within {timeout:.0f} s ({state}); "
+                "wait longer (--timeout) or check that a worker is running"
+            )
+        sleep(min(delay, remaining))
+        delay = min(max_poll, delay * 1.5)
