@@ -101,9 +101,9 @@ def _raw_segments(header: bytes, payload: bytes) -> Builder:
 
 
 NEGATIVE_MATRIX: dict[str, tuple[Builder, str]] = {
-    "expired": (with_times(iat=-7300, nbf=-7300, exp=-61), "expired"),
-    "nbf in the future": (with_times(nbf=61), "not valid yet"),
-    "iat in the future beyond leeway": (with_times(iat=61), "issued in the future"),
+    "expired": (with_times(iat=-7300, nbf=-7300, exp=-300), "expired"),
+    "nbf in the future": (with_times(nbf=300), "not valid yet"),
+    "iat in the future beyond leeway": (with_times(iat=300), "issued in the future"),
     "missing exp": (without_claim("exp"), "missing: exp"),
     "missing nbf": (without_claim("nbf"), "missing: nbf"),
     "missing iat": (without_claim("iat"), "missing: iat"),

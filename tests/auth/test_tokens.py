@@ -119,6 +119,19 @@ def test_matrix_baseline_verifies(keyring: KeyRing, verifier: TokenVerifier, clo
     assert verifier.verify(near(kid, key, claims))["tid"] == TENANT
 
 
+@pytest.mark.parametrize(
+    ("offsets", "reason"),
+    [({"exp": -60}, "expired"), ({"nbf": 61}, "not valid yet"), ({"iat": 61}, "issued in the future")],
+)
+def test_leeway_is_exactly_sixty_seconds(
+    offsets: dict[str, int], reason: str, keyring: KeyRing, verifier: TokenVerifier, clock: FrozenClock
+) -> None:
+    kid, key = keyring.current()
+    token = with_times(**offsets)(kid, key, baseline_claims(int(clock.now().timestamp())))
+    with pytest.raises(Unauthorized, match=reason):
+        verifier.verify(token)
+
+
 @pytest.mark.parametrize("name", list(NEGATIVE_MATRIX))
 def test_negative_matrix(name: str, keyring: KeyRing, verifier: TokenVerifier, clock: FrozenClock) -> None:
     kid, key = keyring.current()
