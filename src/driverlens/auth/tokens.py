@@ -192,7 +192,7 @@ class TokenVerifier:
         header = _json_object(_b64decode(parts[0], "header"), "header")
         alg = header.get("alg")
         if alg != ALGORITHM:
-            raise Unauthorized(f"invalid token: algorithm {alg!r} is not accepted, only RS256")
+            raise Unauthorized(f"invalid token: algorithm {alg!r:.40} is not accepted, only RS256")
         if "crit" in header:
             raise Unauthorized("invalid token: the 'crit' header is not supported")
         kid = header.get("kid")
