@@ -43,8 +43,9 @@ class CallbackSink(Protocol):
     def dispatch_due(self, db: Database, now: datetime) -> object: ...
 
 
-#: Observer of run events (``claimed``, ``committed``, ``lease_lost``, ``failed``, ``retry``, ``released``).
-RunListener = Callable[[str, Run], None]
+#: Observer of run events (``claimed``, ``committed``, ``lease_lost``, ``failed``, ``retry``, ``released``),
+#: called with the run as stored after the event and the attempt number this worker was running.
+RunListener = Callable[[str, Run, int], None]
 
 
 @dataclass(frozen=True)
@@ -140,9 +141,9 @@ class RunExecutor:
     listener: RunListener | None = None
     rng: random.Random | None = None
 
-    def _notify(self, event: str, run: Run) -> None:
+    def _notify(self, event: str, run: Run, attempt: int) -> None:
         if self.listener is not None:
-            self.listener(event, run)
+            self.listener(event, run, attempt)
 
     def _after_end(self, context: RunContext) -> leases.AfterCommit:
         def enqueue(session: Session, run: Run) -> None:
@@ -183,7 +184,7 @@ class RunExecutor:
                 self.blobs.put_file(key, tmp, move=True)
         except LeaseLost:
             tmp.unlink(missing_ok=True)
-            self._notify("lease_lost", run)
+            self._notify("lease_lost", run, attempt)
             return
         except QueryTimeout as exc:
             tmp.unlink(missing_ok=True)
@@ -208,9 +209,9 @@ class RunExecutor:
         except LeaseLost:
             # A newer attempt owns the run: our file must not be visible anywhere.
             self.blobs.delete(key)
-            self._notify("lease_lost", run)
+            self._notify("lease_lost", run, attempt)
             return
-        self._notify("committed", done)
+        self._notify("committed", done, attempt)
         for earlier in range(1, attempt):  # files of attempts whose worker died between put and commit
             self.blobs.delete(blob_key(context.partner.id, context.report.id, run.id, earlier, fmt))
 
@@ -221,9 +222,9 @@ class RunExecutor:
                 self.db, run.id, worker_id, self.clock.now(), message, attempt=attempt, after=after
             )
         except LeaseLost:
-            self._notify("lease_lost", run)
+            self._notify("lease_lost", run, attempt)
             return
-        self._notify("failed", done)
+        self._notify("failed", done, attempt)
 
     def _transient(
         self, run: Run, worker_id: str, attempt: int, context: RunContext | None, detail: str
@@ -244,10 +245,10 @@ class RunExecutor:
                 self.db, run.id, worker_id, self.clock.now(), detail, at, attempt=attempt
             )
         except LeaseLost:
-            self._notify("lease_lost", run)
+            self._notify("lease_lost", run, attempt)
             return
         log.warning("run %s attempt %s failed (%s); retrying in %.1f s", run.id, attempt, detail, delay)
-        self._notify("retry", again)
+        self._notify("retry", again, attempt)
 
 
 def template_problem(exc: DriverLensError | ValueError, template_id: int) -> str:

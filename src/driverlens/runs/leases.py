@@ -119,7 +119,7 @@ def _claim_unchecked(db: Database, worker_id: str, now: datetime, lease_s: float
         ).first()
     if row is None:
         return None
-    time.sleep(0.005)  # widen the race window so the broken variant reliably shows what it breaks
+    time.sleep(0.05)  # widen the race window so the broken variant reliably shows what it breaks
     with db.write_session() as session:
         record_transition(
             session, row[0], [RunState.PENDING, RunState.IN_PROGRESS], RunState.IN_PROGRESS, now,

@@ -158,7 +158,7 @@ class Worker:
             if released:
                 log.info("run %s handed back for another worker", run.id)
                 if self.listener is not None:
-                    self.listener("released", run)
+                    self.listener("released", run, run.attempts)
 
     # -- loops ---------------------------------------------------------------------------------------
 
@@ -182,7 +182,7 @@ class Worker:
         if run is None:
             return False
         if self.listener is not None:
-            self.listener("claimed", run)
+            self.listener("claimed", run, run.attempts)
         with self._lock:
             self._in_hand[slot_id] = run
         try:
