@@ -18,6 +18,7 @@ from driverlens.errors import Problem, ValidationFailed
 E = TypeVar("E", bound=Enum)
 
 _MAX_ALLOWED_LISTED = 40
+_MAX_ECHO = 200
 
 
 def strip_comments(text: str) -> str:
@@ -64,6 +65,15 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _object_without_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"key {echo_text(key)} appears twice in one object")
+        result[key] = value
+    return result
+
+
 def loads(text: str | bytes) -> Any:
     """Decode a JSON body, accepting ``//`` and ``/* */`` comments; raises ``ValidationFailed``."""
     if isinstance(text, bytes | bytearray):
@@ -76,7 +86,9 @@ def loads(text: str | bytes) -> Any:
     text = text.removeprefix("\ufeff")
     stripped = strip_comments(text)
     try:
-        return json.loads(stripped, parse_constant=_reject_constant)
+        return json.loads(
+            stripped, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates
+        )
     except json.JSONDecodeError as exc:
         raise ValidationFailed(
             [Problem("", f"body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
@@ -85,6 +97,28 @@ def loads(text: str | bytes) -> Any:
         raise ValidationFailed([Problem("", f"body is not valid JSON: {exc}")]) from exc
     except RecursionError as exc:
         raise ValidationFailed([Problem("", "body is nested too deeply")]) from exc
+
+
+def echo(value: Any) -> Any:
+    """A JSON-safe, small version of a client's value to quote back in a problem."""
+    if isinstance(value, dict | list):
+        return None
+    if isinstance(value, str):
+        return value if len(value) <= _MAX_ECHO else value[:_MAX_ECHO] + "..."
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return echo(repr(value))
+
+
+def echo_text(value: Any) -> str:
+    """How to quote a client's value inside a message: strings in single quotes, the rest as JSON."""
+    if isinstance(value, str):
+        return f"'{echo(value)}'"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "a list"
+    return json.dumps(echo(value))
 
 
 def join_path(path: str, key: str | int) -> str:
@@ -116,15 +150,17 @@ def canonical_keys(
     problems: list[Problem] = []
     for raw_key, value in obj.items():
         if not isinstance(raw_key, str):
-            problems.append(Problem(path, f"keys must be strings, got {raw_key!r}", value=raw_key))
+            problems.append(
+                Problem(path, f"keys must be strings, got {echo_text(raw_key)}", value=echo(raw_key))
+            )
             continue
         canonical = by_lower.get(raw_key.strip().lower())
         if canonical is None:
             problems.append(
                 Problem(
                     join_path(path, raw_key),
-                    f"unknown key '{raw_key}'; allowed keys here: {describe_allowed(allowed)}",
-                    value=raw_key,
+                    f"unknown key {echo_text(raw_key)}; allowed keys here: {describe_allowed(allowed)}",
+                    value=echo(raw_key),
                     code="UnknownKey",
                 )
             )
@@ -134,7 +170,7 @@ def canonical_keys(
                 Problem(
                     join_path(path, canonical),
                     f"key '{canonical}' is given more than once (keys are case-insensitive)",
-                    value=raw_key,
+                    value=echo(raw_key),
                 )
             )
             continue
@@ -150,17 +186,9 @@ def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[P
         for member in enum_cls:
             if str(member.value).lower() == wanted:
                 return member, []
-        what = f"'{raw}' is not allowed"
+        what = f"{echo_text(raw)} is not allowed"
     elif raw is None:
         what = "a value is required"
     else:
-        what = f"{json.dumps(raw) if _is_jsonable(raw) else repr(raw)} is not allowed (expected a string)"
-    return None, [Problem(path, f"{what}; allowed: {describe_allowed(allowed)}", value=raw)]
-
-
-def _is_jsonable(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+        what = f"{echo_text(raw)} is not allowed (expected a string)"
+    return None, [Problem(path, f"{what}; allowed: {describe_allowed(allowed)}", value=echo(raw))]

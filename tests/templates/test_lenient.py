@@ -37,6 +37,7 @@ def test_loads_strips_comments_outside_strings(text: str | bytes, expected: Any)
         ('{"a": 1 /* open', "never closed"),
         (b'{"a": "\xff"}', "not valid UTF-8"),
         ('{"a": NaN}', "NaN"),
+        ('{"a": 1, "b": {"c": 1, "c": 2}}', "key 'c' appears twice"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
     ],
 )

@@ -9,6 +9,7 @@ from typing import Any
 from driverlens import lenient
 from driverlens.catalog import COLUMNS, Aggregate, Column, View, columns_of
 from driverlens.errors import Problem
+from driverlens.lenient import echo, echo_text
 from driverlens.templates.model import AggregateExpr, Attribute
 
 AGGREGATE_RE = re.compile(r"^\s*([A-Za-z]+)\s*\(\s*([A-Za-z0-9_]+)\s*\)\s*$")
@@ -33,9 +34,9 @@ def lookup_column(view: View | None, raw: Any, path: str) -> tuple[Column | None
         return found, []
     names = ", ".join(c.name for c in candidates)
     if view is None:
-        return None, [Problem(path, f"'{raw}' is not a column; columns: {names}", value=raw)]
-    message = f"column '{raw}' is not in the {view.value} view; its columns are: {names}"
-    return None, [Problem(path, message, value=raw)]
+        return None, [Problem(path, f"{echo_text(raw)} is not a column; columns: {names}", value=echo(raw))]
+    message = f"column {echo_text(raw)} is not in the {view.value} view; its columns are: {names}"
+    return None, [Problem(path, message, value=echo(raw))]
 
 
 def parse_aggregate(view: View | None, raw: Any, path: str) -> tuple[AggregateExpr | None, list[Problem]]:
@@ -54,10 +55,12 @@ def parse_aggregate(view: View | None, raw: Any, path: str) -> tuple[AggregateEx
     if func is None or column is None:
         return None, problems
     if column.physical is None:
-        return None, [Problem(path, "ReportId is filled per report and cannot be aggregated", raw)]
+        return None, [Problem(path, "ReportId is filled per report and cannot be aggregated", echo(raw))]
     if func.needs_numeric and not column.type.is_numeric:
         numeric = ", ".join(c.name for c in COLUMNS if c.type.is_numeric and c.physical is not None)
-        return None, [Problem(path, f"{func.value} needs a numeric column; numeric columns: {numeric}", raw)]
+        return None, [
+            Problem(path, f"{func.value} needs a numeric column; numeric columns: {numeric}", echo(raw))
+        ]
     return AggregateExpr(func, column), []
 
 
@@ -66,11 +69,13 @@ def where_resolver(view: View | None) -> Resolver:
 
     def resolve(raw: Any, path: str) -> Resolved:
         if looks_like_aggregate(raw):
-            message = f"'{raw}' is an aggregate; aggregates can be filtered only in aggregation.condition"
-            return None, [Problem(path, message, raw)]
+            message = (
+                f"{echo_text(raw)} is an aggregate; aggregates can be filtered only in aggregation.condition"
+            )
+            return None, [Problem(path, message, echo(raw))]
         column, problems = lookup_column(view, raw, path)
         if column is not None and column.physical is None:
-            return None, [Problem(path, "ReportId is filled per report and cannot be filtered", raw)]
+            return None, [Problem(path, "ReportId is filled per report and cannot be filtered", echo(raw))]
         return column, problems
 
     return resolve
@@ -90,12 +95,12 @@ def output_resolver(
                     f"'{expr.name}' is not in aggregation.aggregatedColumns; "
                     f"use a projected column or a listed aggregate: {allowed}"
                 )
-                return None, [Problem(path, message, raw)]
+                return None, [Problem(path, message, echo(raw))]
             return expr, problems
         column, problems = lookup_column(view, raw, path)
         if column is not None and column not in projection:
             message = f"'{column.name}' is neither projected nor aggregated; use one of: {allowed}"
-            return None, [Problem(path, message, raw)]
+            return None, [Problem(path, message, echo(raw))]
         return column, problems
 
     return resolve
@@ -116,16 +121,3 @@ def kind_of(raw: Any) -> str:
     if isinstance(raw, int | float):
         return f"the number {raw}"
     return type(raw).__name__
-
-
-def echo(raw: Any) -> Any:
-    """A value small enough to echo back in an error."""
-    if isinstance(raw, dict | list):
-        return None
-    if isinstance(raw, str) and len(raw) > 200:
-        return raw[:200] + "..."
-    return raw
-
-
-def echo_text(raw: Any) -> str:
-    return f"'{echo(raw)}'" if isinstance(raw, str) else repr(echo(raw))

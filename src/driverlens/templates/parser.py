@@ -133,7 +133,9 @@ class _Parser:
             if column is None:
                 continue
             if column in columns:
-                self.add(Problem(join_path("projection", i), f"column '{column.name}' is listed twice", item))
+                self.add(
+                    Problem(join_path("projection", i), f"column '{column.name}' is listed twice", echo(item))
+                )
                 continue
             columns.append(column)
         return tuple(columns)
@@ -154,7 +156,7 @@ class _Parser:
             if expr is None:
                 continue
             if expr in aggregates:
-                self.add(Problem(join_path(path, i), f"'{expr.name}' is listed twice", item))
+                self.add(Problem(join_path(path, i), f"'{expr.name}' is listed twice", echo(item)))
                 continue
             aggregates.append(expr)
         resolver = output_resolver(self.view, projection, tuple(aggregates))
@@ -211,7 +213,7 @@ class _Parser:
                     Problem(
                         join_path(path, "operator"),
                         f"an item with a nested condition takes no operator (or NONE), got {operator.value}",
-                        item["operator"],
+                        echo(item["operator"]),
                     )
                 )
                 return None
@@ -232,7 +234,7 @@ class _Parser:
                     join_path(path, "operator"),
                     "NONE is allowed only on an item carrying just a nested condition; "
                     f"predicates use one of {', '.join(o.value for o in Operator if o is not Operator.NONE)}",
-                    item["operator"],
+                    echo(item["operator"]),
                 )
             )
             ok = False
@@ -317,7 +319,8 @@ class _Parser:
             self.extend(problems)
             if attribute is not None and sort is not None:
                 if any(o.attribute == attribute for o in result):
-                    self.add(Problem(path, f"'{attribute.name}' is ordered by twice", entry["attribute"]))
+                    message = f"'{attribute.name}' is ordered by twice"
+                    self.add(Problem(path, message, echo(entry["attribute"])))
                     continue
                 result.append(OrderBy(attribute, sort))
         return tuple(result)
@@ -327,10 +330,12 @@ class _Parser:
             return 0
         value, problems = coerce_scalar(raw, ColumnType.INTEGER, (), "limit")
         if problems or not isinstance(value, int):
-            self.add(Problem("limit", f"{echo_text(raw)} is not allowed: limit is a whole number >= 0", raw))
+            self.add(
+                Problem("limit", f"{echo_text(raw)} is not allowed: limit is a whole number >= 0", echo(raw))
+            )
             return 0
         if value < 0:
-            self.add(Problem("limit", f"{value} is not allowed: limit is a whole number >= 0", raw))
+            self.add(Problem("limit", f"{value} is not allowed: limit is a whole number >= 0", echo(raw)))
             return 0
         return value
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import uuid
@@ -10,6 +9,7 @@ from datetime import UTC, date, datetime
 
 from driverlens.catalog import ColumnType
 from driverlens.errors import Problem
+from driverlens.lenient import echo, echo_text
 from driverlens.templates.model import Scalar
 
 MAX_VALUE_LENGTH = 1000
@@ -24,16 +24,6 @@ class CoercionError(ValueError):
     """A value does not convert; the message says what is expected."""
 
 
-def _show(raw: object) -> str:
-    if isinstance(raw, str):
-        return f"'{raw}'" if len(raw) <= 78 else f"'{raw[:75]}...'"
-    try:
-        text = json.dumps(raw, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(raw)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
 def coerce_scalar(
     raw: object, kind: ColumnType | None, allowed_values: tuple[str, ...], path: str
 ) -> tuple[Scalar | None, list[Problem]]:
@@ -41,7 +31,7 @@ def coerce_scalar(
     try:
         return _coerce(raw, kind, allowed_values), []
     except CoercionError as exc:
-        return None, [Problem(path, f"{_show(raw)} is not allowed: {exc}", value=raw)]
+        return None, [Problem(path, f"{echo_text(raw)} is not allowed: {exc}", value=echo(raw))]
 
 
 def _coerce(raw: object, kind: ColumnType | None, allowed_values: tuple[str, ...]) -> Scalar:
