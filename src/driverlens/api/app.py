@@ -75,7 +75,7 @@ def _install_openapi(app: FastAPI) -> None:
                 schema = get_openapi(
                     title=app.title, version=app.version, description=app.description, routes=app.routes
                 )
-            _unique_operation_ids(schema)
+            _tidy_operations(schema)
             schema.setdefault("components", {}).setdefault("schemas", {})["Condition"] = CONDITION_SCHEMA
             app.openapi_schema = schema
         return app.openapi_schema
@@ -83,10 +83,18 @@ def _install_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def _unique_operation_ids(schema: dict[str, Any]) -> None:
+def _tidy_operations(schema: dict[str, Any]) -> None:
+    """Unique operation ids; invalid parameters are documented as our 400 envelope (never a 422)."""
     seen: set[str] = set()
+    bad_input = {
+        "description": "Invalid input; every problem is listed.",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
+    }
     for path_item in schema.get("paths", {}).values():
         for method, operation in path_item.items():
+            responses = operation.setdefault("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", bad_input)
             op_id = operation.get("operationId")
             if op_id is None:
                 continue

@@ -19,7 +19,9 @@ from driverlens.reports import cabs
 
 router = APIRouter(prefix="/v1.0/my/analytics", tags=["crash dumps"])
 
-_REDIRECT: dict[int | str, dict[str, Any]] = {302: {"description": "Location is a signed, expiring URL of the CAB file."}}
+_REDIRECT: dict[int | str, dict[str, Any]] = {
+    302: {"description": "Location is a signed, expiring URL of the CAB file."}
+}
 
 
 class CabItem(BaseModel):
