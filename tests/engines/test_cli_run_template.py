@@ -12,8 +12,7 @@ from typer.testing import CliRunner
 
 from driverlens.cli.main import app
 from driverlens.engines.samples import sample_template
-from driverlens.events.seed import seed_events
-from driverlens.events.store import EventStore
+from driverlens.events import EventStore, seed_events
 from driverlens.settings import Settings
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)

@@ -20,8 +20,7 @@ import pytest
 from driverlens.compiler import Scope, compile_template, window_for
 from driverlens.engines import DuckDBEngine, OutputFormat
 from driverlens.engines.samples import sample_template
-from driverlens.events.seed import seed_events
-from driverlens.events.store import EventStore
+from driverlens.events import EventStore, seed_events
 from driverlens.templates import parse_template
 
 SEED_ROWS = 50_000

@@ -47,7 +47,7 @@ def run_template(
     """Run one template file now for one partner and write the report file."""
     from driverlens.compiler import Scope, compile_template, window_for
     from driverlens.engines import DuckDBEngine, OutputFormat
-    from driverlens.events.store import EventStore
+    from driverlens.events import EventStore
     from driverlens.lenient import loads
     from driverlens.settings import get_settings
     from driverlens.templates import parse_template

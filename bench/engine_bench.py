@@ -1,0 +1,382 @@
+"""Engine benchmark: the five sample templates through DriverLens vs hand-written DuckDB, and vs a naive file.
+
+For each size (default 1M rows; ``BENCH_FULL=1`` or ``--full`` adds 10M, ``--rows N`` picks sizes) it
+1. seeds N synthetic events into a store in a temporary directory (rows/s);
+2. writes the naive baseline: one Parquet file in arrival order (FailureDateTime), ids as text;
+3. ingests that file into a second, fresh store (validated ingestion, rows/s);
+4. times each sample template, median of several repetitions run interleaved:
+   DriverLens = parse + compile + ``DuckDBEngine.run_to_file`` (CSV, sha256, atomic rename), versus the
+   same query hand-written as one DuckDB ``COPY`` on the same store (target ratio <= 1.10), versus the
+   hand-written query over the naive file (target >= 2x faster for the aggregation templates);
+5. measures the peak RSS of a child process exporting template 1 (target < 1 GiB).
+Prints one table plus one stable summary line per size; saves ``bench/results/engine.json``.
+
+The default stays at 1M so that ``make bench`` finishes in a few minutes on a shared 2-core machine;
+the 10M run (about 10 minutes more here) is opt-in.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from driverlens.compiler import Scope, compile_template, window_for
+from driverlens.engines import DuckDBEngine, OutputFormat
+from driverlens.engines.samples import SAMPLE_TEMPLATES, SampleTemplate
+from driverlens.events import EventStore, seed_events
+from driverlens.templates import parse_template
+
+RESULTS = Path(__file__).resolve().parent / "results" / "engine.json"
+NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+DUE = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+REPORT_ID = 1
+PARTNERS = {1: "Contoso Graphics", 2: "Northwind Systems", 3: "Contoso Graphics", 4: "Northwind Systems"}
+PARTNERS[5] = "Contoso Graphics"
+RATIO_TARGET = 1.10
+SPEEDUP_TARGET = 2.0
+RSS_TARGET_MIB = 1024.0
+
+_IHV_COLUMNS = """
+    CAST(1 AS BIGINT) AS ReportId, FailureDate, FailureDateTime, ApplicationId, SubmissionId, FailureName,
+    FailureHash, Symbol, OSVersion, OSName, EventType, Market, DeviceType, DriverName, DriverVersion,
+    Architecture, OEMName, OEMModel, FlightRing, Mode, CPUName, OSSKUType, ReleaseName, CabType, CabIdHash,
+    DeviceId, HardwareId, CabCollectionTime, CabExpirationTime, EventCount"""
+_OEM_COLUMNS = """
+    CAST(1 AS BIGINT) AS ReportId, FailureDate, FailureDateTime, FailureName, FailureHash, Symbol,
+    OSVersion, EventType, Market, DeviceType, DriverName, DriverVersion, Architecture, OEMModel AS Model,
+    Baseboard, ModelFamily, FlightRing, Mode, CPUName, OSSKUType, ReleaseName, CabType, CabIdHash,
+    DeviceId, HardwareId, CabCollectionTime, CabExpirationTime, EventCount"""
+
+
+def _window(days: int) -> str:
+    end = DUE.date()
+    return f"FailureDate >= DATE '{end - timedelta(days=days)}' AND FailureDate < DATE '{end}'"
+
+
+def hand_sql(number: int, source: str) -> str:
+    """The sample templates written by hand in DuckDB SQL over ``source`` (a table or read_parquet)."""
+    ihv, oem = f"IhvPartner = '{PARTNERS[number]}'", f"OemPartner = '{PARTNERS[number]}'"
+    return {
+        1: f"SELECT {_IHV_COLUMNS} FROM {source} WHERE {ihv} AND {_window(7)}",
+        2: f"SELECT {_OEM_COLUMNS} FROM {source} WHERE {oem} AND {_window(7)}",
+        3: f"""
+            SELECT DriverName, DriverVersion, FailureName, FailureHash, sum(EventCount) AS "SUM(EventCount)",
+                   count(DISTINCT DeviceId) AS "DCOUNT(DeviceId)"
+            FROM {source} WHERE {ihv} AND {_window(30)}
+            GROUP BY ALL ORDER BY "DCOUNT(DeviceId)" DESC""",
+        4: f"""
+            SELECT FailureName, FailureHash, sum(EventCount) AS "SUM(EventCount)"
+            FROM {source} WHERE {oem} AND {_window(7)} AND EventType = 'Kernel'
+            GROUP BY ALL HAVING sum(EventCount) > 1000""",
+        5: f"""
+            SELECT DriverName, count(DISTINCT DeviceId) AS "DCOUNT(DeviceId)"
+            FROM {source} WHERE {ihv} AND {_window(90)}
+            GROUP BY ALL ORDER BY "DCOUNT(DeviceId)" DESC LIMIT 10""",
+    }[number]
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+# What DuckDBEngine sets on its connection (see driverlens.engines.duckdb_engine): the "same settings"
+# hand-written run uses them too, so that its ratio isolates DriverLens's own overhead.
+ENGINE_SETTINGS = ("SET memory_limit = '1GB'", "SET SESSION preserve_insertion_order = false")
+INGEST_ROWS_MAX = 1_000_000
+
+
+def _copy(database: str, sql: str, dest: Path, settings: Sequence[str] = ()) -> int:
+    with duckdb.connect(database, read_only=database != ":memory:") as conn:
+        for statement in settings:
+            conn.execute(statement)
+        row = conn.execute(f"COPY ({sql}) TO {_sql_path(dest)} (FORMAT csv, HEADER)").fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_driverlens(
+    store: EventStore, sample: SampleTemplate, dest: Path, body: dict[str, Any] | None = None
+) -> int:
+    template = parse_template(copy.deepcopy(body or sample.body))
+    scope = Scope(sample.kind, PARTNERS[sample.number])
+    query = compile_template(template, scope, window_for(template.report_period, DUE), REPORT_ID)
+    return DuckDBEngine(store).run_to_file(query, dest, OutputFormat.CSV, timeout_s=None).rows
+
+
+@dataclass
+class TemplateFigures:
+    number: int
+    title: str
+    partner: str
+    aggregated: bool
+    rows: int
+    driverlens_s: float
+    hand_s: float  # hand-written COPY, DuckDB defaults
+    hand_same_settings_s: float  # hand-written COPY with the engine's session settings
+    naive_s: float
+    ratio: float  # driverlens / hand (the target)
+    ratio_same_settings: float  # driverlens / hand with the same settings (DriverLens's own overhead)
+    ratio_of_minimums: float  # driverlens / hand on the fastest repetition of each (less noise)
+    speedup_vs_naive: float
+    ratio_ok: bool
+    speedup_ok: bool | None
+
+
+@dataclass
+class SizeFigures:
+    rows: int
+    repetitions: int
+    seed_s: float
+    seed_rows_per_s: float
+    ingest_rows: int
+    ingest_s: float
+    ingest_rows_per_s: float
+    store_mib: float
+    naive_file_mib: float
+    templates: list[TemplateFigures]
+    peak_rss_mib_template1: float
+    peak_rss_mib_template1_90days: float
+    child_baseline_rss_mib: float
+    load_average: tuple[float, float]  # 1-minute load before and after: the machine is shared
+
+
+def _timings(
+    runs: dict[str, Callable[[], int]], repetitions: int
+) -> tuple[dict[str, list[float]], dict[str, int]]:
+    """Run each callable once to warm up, then ``repetitions`` times interleaved; seconds per run."""
+    rows = {name: fn() for name, fn in runs.items()}
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repetitions):
+        for name, fn in runs.items():
+            started = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - started)
+    return times, rows
+
+
+def _peak_rss(store_dir: Path, out: Path, *, whole_period: bool) -> tuple[float, float]:
+    """Peak RSS (MiB) of a fresh process exporting template 1, and its RSS before the export."""
+    args = [sys.executable, "-m", "bench.engine_bench", "--child-export", str(store_dir), str(out)]
+    if whole_period:
+        args.append("--whole-period")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(args, check=True, capture_output=True, text=True, cwd=root)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(figures["peak_rss_mib"]), float(figures["baseline_rss_mib"])
+
+
+def _high_water_rss_mib() -> float:
+    """Peak RSS of this process image. Not getrusage: on Linux its maxrss survives exec from the parent."""
+    for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status (Linux only)")
+
+
+def _child_export(store_dir: Path, out: Path, whole_period: bool) -> None:
+    baseline = _high_water_rss_mib()
+    sample = SAMPLE_TEMPLATES[0]
+    body = copy.deepcopy(sample.body)
+    if whole_period:
+        body["dateRange"]["reportPeriod"] = "Last90Days"
+    rows = run_driverlens(EventStore(store_dir), sample, out, body)
+    print(json.dumps({"rows": rows, "peak_rss_mib": _high_water_rss_mib(), "baseline_rss_mib": baseline}))
+
+
+def _mib(path: Path) -> float:
+    files = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+    return sum(p.stat().st_size for p in files) / 2**20
+
+
+def _ingest(store_path: Path, work: Path, rows: int) -> tuple[int, float]:
+    """Validated ingestion of a Parquet file (ids as text, arrival order) into a fresh store."""
+    count = min(rows, INGEST_ROWS_MAX)
+    source = work / "ingest.parquet"
+    with duckdb.connect(str(store_path), read_only=True) as conn:
+        text_ids = "CAST(DeviceId AS VARCHAR) AS DeviceId, CAST(FailureHash AS VARCHAR) AS FailureHash"
+        conn.execute(
+            f"COPY (SELECT * REPLACE ({text_ids}) FROM failure_events "
+            f"ORDER BY FailureDateTime, EventId LIMIT {count}) TO {_sql_path(source)} (FORMAT parquet)"
+        )
+    started = time.perf_counter()
+    report = EventStore(work / "ingested").ingest([source])
+    seconds = time.perf_counter() - started
+    if report.loaded != count:
+        raise RuntimeError(f"ingest loaded {report.loaded} of {count} rows")
+    shutil.rmtree(work / "ingested")
+    return count, seconds
+
+
+def bench_size(rows: int, repetitions: int, work: Path) -> SizeFigures:
+    load_before = os.getloadavg()[0]
+    store = EventStore(work / "store")
+    seeded = seed_events(store, rows=rows, days=90, seed=1, now=NOW)
+
+    naive = work / "naive.parquet"
+    with duckdb.connect(str(store.path), read_only=True) as conn:
+        text_ids = "CAST(DeviceId AS VARCHAR) AS DeviceId, CAST(FailureHash AS VARCHAR) AS FailureHash"
+        conn.execute(
+            f"COPY (SELECT * REPLACE ({text_ids}) FROM failure_events ORDER BY FailureDateTime, EventId) "
+            f"TO {_sql_path(naive)} (FORMAT parquet)"
+        )
+    ingest_rows, ingest_s = _ingest(store.path, work, rows)
+
+    out = work / "out"
+    out.mkdir()
+    figures: list[TemplateFigures] = []
+    for sample in SAMPLE_TEMPLATES:
+        n = sample.number
+        sql = hand_sql(n, "failure_events")
+        naive_sql = hand_sql(n, f"read_parquet({_sql_path(naive)})")
+        runs: dict[str, Callable[[], int]] = {
+            "driverlens": partial(run_driverlens, store, sample, out / f"dl{n}.csv"),
+            "hand": partial(_copy, str(store.path), sql, out / f"hand{n}.csv"),
+            "same": partial(_copy, str(store.path), sql, out / f"same{n}.csv", ENGINE_SETTINGS),
+            "naive": partial(_copy, ":memory:", naive_sql, out / f"naive{n}.csv"),
+        }
+        times, counts = _timings(runs, repetitions)
+        if len(set(counts.values())) != 1:
+            raise RuntimeError(f"template {n}: row counts differ {counts}")
+        med = {name: statistics.median(values) for name, values in times.items()}
+        ratio = med["driverlens"] / med["hand"]
+        speedup = med["naive"] / med["driverlens"]
+        figures.append(
+            TemplateFigures(
+                number=n,
+                title=sample.title,
+                partner=PARTNERS[n],
+                aggregated=sample.aggregated,
+                rows=counts["driverlens"],
+                driverlens_s=med["driverlens"],
+                hand_s=med["hand"],
+                hand_same_settings_s=med["same"],
+                naive_s=med["naive"],
+                ratio=ratio,
+                ratio_same_settings=med["driverlens"] / med["same"],
+                ratio_of_minimums=min(times["driverlens"]) / min(times["hand"]),
+                speedup_vs_naive=speedup,
+                ratio_ok=ratio <= RATIO_TARGET,
+                speedup_ok=speedup >= SPEEDUP_TARGET if sample.aggregated else None,
+            )
+        )
+    peak, baseline = _peak_rss(store.data_dir, out / "rss.csv", whole_period=False)
+    peak90, _ = _peak_rss(store.data_dir, out / "rss90.csv", whole_period=True)
+    return SizeFigures(
+        rows=rows,
+        repetitions=repetitions,
+        seed_s=seeded.seconds,
+        seed_rows_per_s=seeded.rows_per_second,
+        ingest_rows=ingest_rows,
+        ingest_s=ingest_s,
+        ingest_rows_per_s=ingest_rows / ingest_s,
+        store_mib=_mib(store.path),
+        naive_file_mib=_mib(naive),
+        templates=figures,
+        peak_rss_mib_template1=peak,
+        peak_rss_mib_template1_90days=peak90,
+        child_baseline_rss_mib=baseline,
+        load_average=(load_before, os.getloadavg()[0]),
+    )
+
+
+def _print_table(size: SizeFigures) -> None:
+    print(
+        f"\nengine benchmark, {size.rows:,} rows (median of {size.repetitions}; CSV output; "
+        f"target ratio <= {RATIO_TARGET}, aggregation speedup >= {SPEEDUP_TARGET}x)"
+    )
+    heads = (
+        f"{'rows':>9}{'driverlens s':>14}{'hand s':>9}{'ratio':>7}{'same-set s':>12}{'ratio':>7}"
+        f"{'naive s':>9}{'speedup':>9}"
+    )
+    print(f"{'template':<10}{heads}  ok")
+    for t in size.templates:
+        ok = t.ratio_ok and (t.speedup_ok is not False)
+        print(
+            f"{t.number:<10}{t.rows:>9,}{t.driverlens_s:>14.4f}{t.hand_s:>9.4f}{t.ratio:>7.2f}"
+            f"{t.hand_same_settings_s:>12.4f}{t.ratio_same_settings:>7.2f}"
+            f"{t.naive_s:>9.4f}{t.speedup_vs_naive:>8.2f}x  {'yes' if ok else 'NO'}"
+        )
+    print(
+        f"seed {size.seed_rows_per_s:,.0f} rows/s ({size.seed_s:.1f} s); "
+        f"ingest {size.ingest_rows_per_s:,.0f} rows/s ({size.ingest_rows:,} rows, {size.ingest_s:.1f} s); "
+        f"store {size.store_mib:.0f} MiB, naive file {size.naive_file_mib:.0f} MiB; "
+        f"load average {size.load_average[0]:.1f} -> {size.load_average[1]:.1f}"
+    )
+    print(
+        f"peak RSS exporting template 1: {size.peak_rss_mib_template1:.0f} MiB "
+        f"(90-day variant {size.peak_rss_mib_template1_90days:.0f} MiB; idle child "
+        f"{size.child_baseline_rss_mib:.0f} MiB; target < {RSS_TARGET_MIB:.0f} MiB)"
+    )
+    ratios = " ".join(f"t{t.number}={t.ratio:.2f}" for t in size.templates)
+    speedups = " ".join(f"t{t.number}={t.speedup_vs_naive:.1f}x" for t in size.templates if t.aggregated)
+    print(
+        f"ENGINE rows={size.rows} ratio[{ratios}] speedup[{speedups}] "
+        f"rss_mib={size.peak_rss_mib_template1:.0f} seed_rps={size.seed_rows_per_s:.0f} "
+        f"ingest_rps={size.ingest_rows_per_s:.0f}"
+    )
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.engine_bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="also run 10M rows (or set BENCH_FULL=1)")
+    parser.add_argument("--rows", type=int, action="append", help="size(s) to run instead of the defaults")
+    parser.add_argument("--repetitions", type=int, default=0, help="timed repetitions (default 5, 3 at 10M)")
+    parser.add_argument("--child-export", nargs=2, metavar=("STORE_DIR", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--whole-period", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv or [])
+    if args.child_export:
+        _child_export(Path(args.child_export[0]), Path(args.child_export[1]), args.whole_period)
+        return 0
+    full = args.full or os.environ.get("BENCH_FULL", "") not in ("", "0")
+    sizes = args.rows or ([1_000_000, 10_000_000] if full else [1_000_000])
+    results: list[SizeFigures] = []
+    for rows in sizes:
+        repetitions = args.repetitions or (5 if rows <= 2_000_000 else 3)
+        with tempfile.TemporaryDirectory(prefix="driverlens-engine-bench-") as tmp:
+            size = bench_size(rows, repetitions, Path(tmp))
+        _print_table(size)
+        results.append(size)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "benchmark": "engine",
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "duckdb": duckdb.__version__,
+            "platform": platform.platform(),
+        },
+        "targets": {
+            "ratio_max": RATIO_TARGET,
+            "aggregation_speedup_min": SPEEDUP_TARGET,
+            "rss_mib_max": RSS_TARGET_MIB,
+        },
+        "sizes": [asdict(s) for s in results],
+    }
+    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"saved {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
