@@ -97,7 +97,8 @@ def ingest_files(
 def _ingest_one(
     con: duckdb.DuckDBPyConnection, path: Path, i: int, skip_invalid: bool, advance: _Advance
 ) -> _FileResult:
-    raw, checked, good = f"ingest_raw_{i}", f"ingest_checked_{i}", f"ingest_good_{i}"
+    raw, staged, rejects = f"ingest_raw_{i}", f"ingest_staged_{i}", f"ingest_rejects_{i}"
+    existing, good = f"ingest_existing_{i}", f"ingest_good_{i}"
     try:
         _load_raw(con, path, raw)
     except duckdb.Error as exc:
@@ -106,27 +107,63 @@ def _ingest_one(
     total = _scalar(con, f"SELECT count(*) FROM {raw}")
     if total == 0:
         raise IngestError(f"{path}: file holds no rows", target=str(path))
-    con.execute(f"CREATE TEMP TABLE {checked} AS SELECT *, {_errors_expr()} AS __errors FROM {raw}")
-    invalid = _scalar(con, f"SELECT count(*) FROM {checked} WHERE len(__errors) > 0")
+    # Each value is cast once; the cheap validity flag is computed for every row, the detailed
+    # reasons only for the (usually few) bad rows.
+    con.execute(f"CREATE TEMP TABLE {staged} AS {_staged_select(raw)}")
+    invalid = _scalar(con, f"SELECT count(*) FROM {staged} WHERE __bad")
     result = _FileResult(rejected=invalid)
-    if invalid and not skip_invalid:
-        raise RowsRejected(path, invalid, _first_problems(con, checked, path))
     if invalid:
+        con.execute(
+            f"""CREATE TEMP TABLE {rejects} AS SELECT *, {_errors_expr()} AS __errors FROM {raw}
+                WHERE __line IN (SELECT __line FROM {staged} WHERE __bad)"""
+        )
+        if not skip_invalid:
+            raise RowsRejected(path, invalid, _first_problems(con, rejects))
         result.rejects_path = path.with_name(path.name + ".rejects.csv")
     advance(path, "deduplicate")
+    # Ids already stored: join from the (small) batch side rather than hashing the whole store.
     con.execute(
-        f"""CREATE TEMP TABLE {good} AS
-        SELECT {_typed_exprs()} FROM {checked} c
-        WHERE len(c.__errors) = 0
-          AND NOT EXISTS (SELECT 1 FROM failure_events e WHERE e."EventId" = trim(c."EventId"))
-        QUALIFY row_number() OVER (PARTITION BY trim(c."EventId") ORDER BY c.__line) = 1"""
+        f"""CREATE TEMP TABLE {existing} AS SELECT DISTINCT s."EventId" FROM {staged} s
+            JOIN failure_events e ON e."EventId" = s."EventId" WHERE NOT s.__bad"""
+    )
+    in_file_dups = _scalar(con, f'SELECT count(*) - count(DISTINCT "EventId") FROM {staged} WHERE NOT __bad')
+    keep_first = (
+        'QUALIFY row_number() OVER (PARTITION BY "EventId" ORDER BY __line) = 1' if in_file_dups else ""
+    )
+    con.execute(
+        f"""CREATE TEMP VIEW {good} AS SELECT * FROM {staged} s
+            WHERE NOT s.__bad AND NOT EXISTS (SELECT 1 FROM {existing} x WHERE x."EventId" = s."EventId")
+            {keep_first}"""
     )
     advance(path, "write")
     result.loaded = append_clustered(con, good)
     result.duplicates = total - invalid - result.loaded
-    con.execute(f"DROP TABLE {good}")
+    for name in (good,):
+        con.execute(f"DROP VIEW {name}")
+    for name in (staged, existing):
+        con.execute(f"DROP TABLE {name}")
     advance(path, "done")
     return result
+
+
+def _staged_select(raw: str) -> str:
+    inner = ", ".join(
+        [f"{_value(c)} AS {_raw(c)}" for c in COLUMN_NAMES]
+        + [f"{_typed(c)} AS {quoted(c)}" for c in COLUMN_NAMES]
+    )
+    checks = ["__shape IS NOT NULL"]
+    for c in COLUMN_NAMES:
+        rv, tv = _raw(c), quoted(c)
+        checks.append(f"({rv} IS NOT NULL AND {tv} IS NULL)")
+        if c in REQUIRED_COLUMNS:
+            checks.append(f"{rv} IS NULL")
+        if COLUMN_TYPES[c] is ColumnType.INTEGER:
+            checks.append(f"{tv} < 0")
+    cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
+    return (
+        f"SELECT __line, {cols}, coalesce({' OR '.join(checks)}, false) AS __bad "
+        f"FROM (SELECT __line, __shape, {inner} FROM {raw})"
+    )
 
 
 def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
@@ -142,14 +179,18 @@ def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
         rel = f"read_ndjson_objects({src})"
         line = "row_number() OVER ()"
     if fmt == "jsonl":
+        # Parse each line once: one multi-path extraction, then list elements become columns.
         allowed = ", ".join(_literal(c) for c in COLUMN_NAMES)
-        cols = ", ".join(f"json ->> {_literal(c)} AS {quoted(c)}" for c in COLUMN_NAMES)
+        paths = ", ".join(_literal(f'$."{c}"') for c in COLUMN_NAMES)
+        cols = ", ".join(f"__v[{n}] AS {quoted(c)}" for n, c in enumerate(COLUMN_NAMES, start=1))
         con.execute(
-            f"""CREATE TEMP TABLE {raw} AS SELECT {line} AS __line,
-            CASE WHEN json_type(json) <> 'OBJECT' THEN 'not a JSON object'
-                 ELSE nullif(array_to_string(
-                     list_filter(json_keys(json), lambda k: NOT list_contains([{allowed}], k)), ', '), '')
-            END AS __shape, {cols} FROM {rel}"""
+            f"""CREATE TEMP TABLE {raw} AS SELECT __line, __shape, {cols} FROM (
+                SELECT {line} AS __line,
+                CASE WHEN json_type(json) <> 'OBJECT' THEN 'not a JSON object'
+                     ELSE nullif(array_to_string(
+                         list_filter(json_keys(json), lambda k: NOT list_contains([{allowed}], k)), ', '), '')
+                END AS __shape,
+                json_extract_string(json, [{paths}]) AS __v FROM {rel})"""
         )
         return
     present = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {rel}").fetchall()]
@@ -222,14 +263,15 @@ def _errors_expr() -> str:
     )
 
 
-def _typed_exprs() -> str:
-    return ", ".join(f"{_typed(c)} AS {quoted(c)}" for c in COLUMN_NAMES)
+def _raw(column: str) -> str:
+    """Identifier of a column's trimmed text inside the staging query (a catalogue name, prefixed)."""
+    return quoted(column).replace('"', '"__raw_', 1)
 
 
-def _first_problems(con: duckdb.DuckDBPyConnection, checked: str, path: Path) -> list[Problem]:
+def _first_problems(con: duckdb.DuckDBPyConnection, rejects: str) -> list[Problem]:
     rows = con.execute(
         f"""SELECT __line, e.column, e.reason, e.value FROM
-            (SELECT __line, unnest(__errors) AS e FROM {checked} WHERE len(__errors) > 0)
+            (SELECT __line, unnest(__errors) AS e FROM {rejects})
             ORDER BY __line LIMIT {MAX_LISTED_ERRORS}"""
     ).fetchall()
     return [
@@ -248,8 +290,8 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, i: int, dest: Path) -> None:
         "array_to_string(list_transform(__errors, lambda e: trim(e.column || ': ' || e.reason, ': ')), '; ')"
     )
     con.execute(
-        f"""COPY (SELECT __line AS line, {reasons} AS reasons, {cols} FROM ingest_checked_{i}
-                  WHERE len(__errors) > 0 ORDER BY __line)
+        f"""COPY (SELECT __line AS line, {reasons} AS reasons, {cols} FROM ingest_rejects_{i}
+                  ORDER BY __line)
             TO {_literal(str(dest))} (FORMAT csv, HEADER true)"""
     )
 

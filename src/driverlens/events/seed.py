@@ -208,7 +208,7 @@ def seed_events(store: EventStore, *, rows: int, days: int = 90, seed: int = 0, 
         for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
             con.register("seed_chunk", chunk)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGING} AS {_staging_select('seed_chunk')}")
-            loaded += append_clustered(con, _STAGING)
+            loaded += append_clustered(con, _STAGING, presorted=True)
             con.unregister("seed_chunk")
         con.execute("COMMIT")
     return SeedReport(rows=loaded, seconds=time.perf_counter() - started)
