@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS: list[str] = ["engine_bench"]
+BENCHMARKS: list[str] = ["engine_bench", "runs_bench"]
 
 
 def main() -> int:
