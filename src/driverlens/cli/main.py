@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
+from driverlens.cli.client import client_app
 from driverlens.cli.demo import demo
 from driverlens.cli.engine import run_template
 from driverlens.cli.events import ingest, purge, seed
@@ -37,3 +38,4 @@ app.command("demo")(demo)
 app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
 app.add_typer(keys_app, name="keys")
+app.add_typer(client_app, name="client")

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from driverlens.client.config import ClientConfig, load_config
 from driverlens.client.download import Downloader, Progress, file_name_from_url
 from driverlens.client.errors import DriverLensClientError, NotFoundError
 from driverlens.client.frames import Engine, read_table, to_frame
@@ -108,6 +109,19 @@ class DriverLensClient:
         )
         self.base_url = base
 
+    @classmethod
+    def from_config(cls, config: ClientConfig | None = None, **kwargs: Any) -> DriverLensClient:
+        """A client from ``driverlens client login``'s file and ``DRIVERLENS_CLIENT_*`` variables."""
+        config = config or load_config()
+        return cls(
+            config.base_url,
+            config.tenant_id,
+            config.client_id,
+            config.client_secret,
+            token_url=config.token_url,
+            **kwargs,
+        )
+
     # -- lifecycle ----------------------------------------------------------------------------
 
     def close(self) -> None:
@@ -128,6 +142,12 @@ class DriverLensClient:
     def _data(self, method: str, path: str, **kwargs: Any) -> Any:
         return self.transport.envelope(method, path, **kwargs)
 
+    def _items(self, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        data = self._data("GET", path, **kwargs)
+        if not isinstance(data, list) or not all(isinstance(item, dict) for item in data):
+            raise DriverLensClientError(f"GET {path} did not answer a list; is this a DriverLens server?")
+        return data
+
     # -- discovery ----------------------------------------------------------------------------
 
     def dataset(self) -> dict[str, Any]:
@@ -141,7 +161,7 @@ class DriverLensClient:
         return int(self._data("POST", f"{ANALYTICS}/reporttemplate", **_body(template))["templateId"])
 
     def list_templates(self) -> list[TemplateInfo]:
-        return [TemplateInfo.from_json(t) for t in self._data("GET", f"{ANALYTICS}/reporttemplate")]
+        return [TemplateInfo.from_json(t) for t in self._items(f"{ANALYTICS}/reporttemplate")]
 
     def get_template(self, template_id: int, version: int | None = None) -> TemplateInfo:
         params = {"version": version} if version is not None else None
@@ -189,7 +209,7 @@ class DriverLensClient:
         return int(self._data("POST", f"{ANALYTICS}/report", json=body)["reportId"])
 
     def list_reports(self) -> list[ReportInfo]:
-        return [ReportInfo.from_json(r) for r in self._data("GET", f"{ANALYTICS}/report")]
+        return [ReportInfo.from_json(r) for r in self._items(f"{ANALYTICS}/report")]
 
     def get_report(self, report_id: int) -> ReportInfo:
         return ReportInfo.from_json(self._data("GET", f"{ANALYTICS}/report/{int(report_id)}"))
@@ -259,7 +279,7 @@ class DriverLensClient:
         else:
             first = start
         params = {"startDate": _day(first), "endDate": _day(last)}
-        items = self._data("GET", f"{ANALYTICS}/reportdata/{int(report_id)}", params=params)
+        items = self._items(f"{ANALYTICS}/reportdata/{int(report_id)}", params=params)
         return [ReportRun.from_json(int(report_id), item) for item in items]
 
     def latest_run(self, report_id: int, *, completed: bool = True) -> ReportRun:
@@ -290,9 +310,10 @@ class DriverLensClient:
         max_poll: float = 30.0,
         progress: WaitCallback | None = None,
     ) -> ReportRun:
-        """Poll until a run due at or after ``after`` (any run if None) is Completed, and return it.
+        """Poll until the next run due at or after ``after`` is Completed, and return it.
 
-        Raises ``RunFailedError`` if the newest such run failed, ``WaitTimeout`` after ``timeout`` s.
+        ``after=None`` waits for the newest run known when waiting starts (or the first to appear).
+        Raises ``RunFailedError`` when every such run failed, ``WaitTimeout`` after ``timeout`` s.
         """
         if after is not None and after.tzinfo is None:
             after = after.replace(tzinfo=UTC)

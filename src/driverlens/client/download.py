@@ -21,7 +21,6 @@ from driverlens.retry import RetryPolicy
 
 log = logging.getLogger("driverlens.client")
 
-CHUNK = 256 * 1024
 _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 _UNSATISFIED = re.compile(r"bytes\s+\*/(\d+)")
 _HEX64 = re.compile(r"[0-9a-fA-F]{64}")
@@ -173,7 +172,7 @@ class Downloader:
                     offset, mode = 0, "wb"  # the server sent the whole file
                 received = offset
                 with part.open(mode) as fh:
-                    for chunk in response.iter_bytes(CHUNK):
+                    for chunk in response.iter_bytes():  # as received: a break loses nothing written
                         fh.write(chunk)
                         received += len(chunk)
                         if progress is not None:

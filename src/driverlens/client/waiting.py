@@ -13,14 +13,15 @@ WaitCallback = Callable[[WaitProgress], None]
 
 
 def pick_run(runs: list[ReportRun], after: datetime | None) -> ReportRun | None:
-    """The run to report on: the newest completed one due at or after ``after``; else the newest such run."""
-    candidates = [r for r in runs if after is None or r.due >= after]
-    if not candidates:
-        return None
+    """The oldest completed run due at or after ``after``; else the newest such run (None: no run)."""
+    candidates = sorted((r for r in runs if after is None or r.due >= after), key=lambda r: r.due)
     completed = [r for r in candidates if r.is_completed]
     if completed:
-        return max(completed, key=lambda r: r.due)
-    return max(candidates, key=lambda r: r.due)
+        return completed[0]
+    unfinished = [r for r in candidates if not r.is_finished]
+    if unfinished:
+        return unfinished[-1]
+    return candidates[-1] if candidates else None
 
 
 def wait_for(
@@ -35,17 +36,23 @@ def wait_for(
     monotonic: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
 ) -> ReportRun:
-    """Poll ``fetch`` until a completed run is due at or after ``after``.
+    """Poll ``fetch`` until a run due at or after ``after`` is Completed and return it.
 
-    Raises ``RunFailedError`` when the newest such run failed (and none completed), ``WaitTimeout``
-    after ``timeout`` seconds. The poll interval starts at ``poll`` and grows by half up to ``max_poll``.
+    With ``after=None`` the newest run seen at the first poll (or the first run to appear) is awaited.
+    Raises ``RunFailedError`` when every such run failed, ``WaitTimeout`` after ``timeout`` seconds.
+    The poll interval starts at ``poll`` and grows by half up to ``max_poll``.
     """
     started = monotonic()
     delay = poll
     polls = 0
+    first = True
     while True:
         polls += 1
-        run = pick_run(fetch(), after)
+        runs = fetch()
+        if first and after is None and runs:
+            after = max(r.due for r in runs)
+        first = False
+        run = pick_run(runs, after)
         elapsed = monotonic() - started
         if progress is not None:
             progress(WaitProgress(elapsed, polls, run))
