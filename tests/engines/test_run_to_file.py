@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from driverlens.engines import DuckDBEngine, OutputFormat, QueryFailed
+from driverlens.engines.duckdb_engine import _budget
 from driverlens.errors import QueryTimeout
 from tests.engines.conftest import FileEventSource, RawQuery
 
@@ -36,6 +37,20 @@ def test_timeout_that_fires_before_the_statement_starts_still_stops_it(
     with pytest.raises(QueryTimeout):
         DuckDBEngine(tiny_source).run_to_file(ENDLESS, tmp_path / "r.csv", OutputFormat.CSV, timeout_s=1e-6)
     assert _leftovers(tmp_path) == [p for p in _leftovers(tmp_path) if p.startswith("events-")]
+
+
+@pytest.mark.timeout(60)
+def test_budget_that_expired_before_the_statement_began_still_interrupts_it(
+    tiny_source: FileEventSource,
+) -> None:
+    """DuckDB forgets an interrupt sent while idle; the watchdog must keep interrupting until done."""
+    conn = tiny_source.connect()
+    try:
+        with pytest.raises(QueryTimeout), _budget(conn, 0.01):
+            time.sleep(0.3)  # the budget runs out before the statement starts
+            conn.execute(ENDLESS.text).fetchall()
+    finally:
+        conn.close()
 
 
 def test_preview_timeout(tiny_source: FileEventSource) -> None:

@@ -86,6 +86,7 @@ class DuckDBEngine:
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         conn = self._store.connect(read_only=True)
         try:
+            conn.execute("SET SESSION enable_progress_bar = false")  # workers have no terminal to draw on
             conn.execute(f"SET memory_limit = {exp.Literal.string(self._memory_limit).sql('duckdb')}")
             if self._threads > 0:
                 conn.execute(f"SET threads = {int(self._threads)}")
