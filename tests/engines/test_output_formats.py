@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+from datetime import date
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -88,6 +89,30 @@ def test_parquet_keeps_names_order_and_types(tiny_source: FileEventSource, tmp_p
     ]
     assert out.rows == 2
     assert out.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
+
+
+def test_parquet_writes_uuids_as_text_and_keeps_order(tiny_source: FileEventSource, tmp_path: Path) -> None:
+    dest = tmp_path / "detail.parquet"
+    DuckDBEngine(tiny_source).run_to_file(DETAIL, dest, OutputFormat.PARQUET, timeout_s=30)
+    table = pq.read_table(dest)
+    assert table.column_names == DETAIL_HEADER
+    assert str(table.schema.field("DeviceId").type) == "string"
+    rows = table.to_pylist()
+    assert [r["DeviceId"] for r in rows] == [str(DEVICE_A), str(DEVICE_B), str(DEVICE_A)]
+    assert rows[0]["FailureHash"] == str(HASH_A)
+    assert rows[0]["FailureDate"] == date(2026, 3, 1)
+
+
+def test_large_ordered_export_keeps_order_across_threads(
+    tiny_source: FileEventSource, tmp_path: Path
+) -> None:
+    """Exports run without insertion-order preservation; an ORDER BY must still hold in the file."""
+    query = RawQuery("SELECT (range * 7919) % 1000003 AS n FROM range(1000000) ORDER BY n DESC")
+    dest = tmp_path / "ordered.csv"
+    DuckDBEngine(tiny_source, threads=2).run_to_file(query, dest, OutputFormat.CSV, timeout_s=60)
+    values = [int(v) for v in dest.read_text(encoding="utf-8").splitlines()[1:]]
+    assert len(values) == 1_000_000
+    assert values == sorted(values, reverse=True)
 
 
 def test_empty_result_still_writes_a_header(tiny_source: FileEventSource, tmp_path: Path) -> None:

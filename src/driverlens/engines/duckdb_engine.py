@@ -57,11 +57,13 @@ class DuckDBEngine:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
         target = exp.Literal.string(str(tmp)).sql(dialect="duckdb")
-        statement = f"COPY ({query.sql('duckdb')}) TO {target} ({fmt.copy_options})"
         try:
             with self._connection() as conn, _budget(conn, timeout_s):
+                sql = query.sql("duckdb")
+                if fmt is OutputFormat.PARQUET:
+                    sql = _uuids_as_text(conn, sql)
                 conn.execute("SET SESSION preserve_insertion_order = false")
-                result = conn.execute(statement).fetchone()
+                result = conn.execute(f"COPY ({sql}) TO {target} ({fmt.copy_options})").fetchone()
             rows = int(result[0]) if result else 0
             size, digest = _size_and_sha256(tmp)
             os.replace(tmp, dest)
@@ -93,6 +95,19 @@ class DuckDBEngine:
             yield conn
         finally:
             conn.close()
+
+
+def _uuids_as_text(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """Parquet keeps UUID columns as 16-byte UUIDs, which Spark and older readers reject: write text."""
+    described = conn.execute(f"DESCRIBE {sql}").fetchall()
+    uuids = [str(row[0]) for row in described if str(row[1]) == "UUID"]
+    if not uuids:
+        return sql
+    casts = ", ".join(
+        f"CAST({ident} AS VARCHAR) AS {ident}"
+        for ident in (exp.to_identifier(name, quoted=True).sql("duckdb") for name in uuids)
+    )
+    return f"SELECT * REPLACE ({casts}) FROM ({sql}) AS report"
 
 
 @contextmanager
