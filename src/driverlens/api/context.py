@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, TypeVar
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from driverlens.api.metrics import Metrics
+from driverlens.api.principals import PrincipalCache
 from driverlens.api.ratelimit import RateLimiter
 from driverlens.auth.jwks import AzureAdTrust
 from driverlens.auth.keys import KeyRing
@@ -21,6 +26,8 @@ from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore
 from driverlens.metadata.database import Database
 from driverlens.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -40,9 +47,29 @@ class ApiContext:
     issuer: TokenIssuer
     verifier: TokenVerifier
     callback_guard: CallbackGuard
+    principals: PrincipalCache
+
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a short metadata read. On SQLite (WAL) readers never wait for writers, so the read runs
+        inline: a thread hop costs more than the query. Elsewhere it runs in the thread pool."""
+        if self.db.is_sqlite:
+            return fn(*args)
+        return await run_in_threadpool(fn, *args)
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a metadata write in the thread pool, one at a time per process (SQLite has one writer;
+        queueing here is cheaper than SQLite's busy-wait)."""
+
+        def locked() -> T:
+            with self.write_lock:
+                return fn(*args)
+
+        return await run_in_threadpool(locked)
 
     def link(self, key: str, filename: str | None = None) -> str:
         """A fresh absolute signed download link for a blob."""
@@ -79,9 +106,11 @@ def build_context(
         ),
         verifier=TokenVerifier(keyring, issuer_name, settings.token_audience, clock, external=external),
         callback_guard=callback_guard or CallbackGuard.from_setting(settings.callback_allowed_networks),
+        principals=PrincipalCache(),
     )
 
 
-def get_context(request: Request) -> ApiContext:
+async def get_context(request: Request) -> ApiContext:
+    """The app's context (async: a sync dependency would cost a thread hop per request)."""
     ctx: ApiContext = request.app.state.ctx
     return ctx

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
+import secrets
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -17,6 +19,17 @@ log = logging.getLogger("driverlens.api")
 access_log = logging.getLogger("driverlens.api.access")
 
 TRACKING_HEADER = b"x-tracking-id"
+
+
+class TrackingIds:
+    """Unique request ids without a system call each: a random per-process prefix and a counter."""
+
+    def __init__(self) -> None:
+        self._prefix = f"{secrets.token_hex(6)}{os.getpid() & 0xFFFF:04x}"
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):012x}"
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -32,12 +45,13 @@ class RequestContextMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        self.tracking_ids = TrackingIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        tracking_id = uuid.uuid4().hex
+        tracking_id = self.tracking_ids.next()
         scope.setdefault("state", {})["tracking_id"] = tracking_id
         started = time.perf_counter()
         response: dict[str, Any] = {"status": 500, "started": False}

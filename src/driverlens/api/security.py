@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Depends, Request
 from fastapi.security import HTTPBearer
 
@@ -37,21 +39,31 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def principal(
+def _cache_key(claims: dict[str, Any]) -> tuple[str, str] | None:
+    tid, appid = claims.get("tid"), claims.get("appid", claims.get("azp"))
+    if isinstance(tid, str) and isinstance(appid, str):
+        return tid.lower(), appid
+    return None
+
+
+def _lookup(ctx: ApiContext, claims: dict[str, Any]) -> Principal:
+    with ctx.db.session() as session:
+        return principal_from_claims(session, claims)
+
+
+async def principal(
     request: Request,
     _declared: object = Depends(bearer_scheme),
     ctx: ApiContext = Depends(get_context),
 ) -> Principal:
     """The authenticated caller; 401 for any token problem, 429 when the client is over its rate."""
-    token = bearer_token(request)
-    claims = ctx.verifier.verify(token)
-    with ctx.db.session() as session:
-        caller = principal_from_claims(session, claims)
+    claims = ctx.verifier.verify(bearer_token(request))
+    key = _cache_key(claims)
+    caller = ctx.principals.get(key) if key is not None else None
+    if caller is None:
+        caller = await ctx.read(_lookup, ctx, claims)
+        if key is not None:
+            ctx.principals.put(key, caller)
     request.scope.setdefault("state", {})["client_id"] = caller.client_id
     ctx.limiter.check(f"client:{caller.client_id}")
     return caller
-
-
-def rate_limit_by_address(request: Request, ctx: ApiContext = Depends(get_context)) -> None:
-    """For unauthenticated endpoints: the same token bucket, keyed by the caller's address."""
-    ctx.limiter.check(f"ip:{client_address(request)}")

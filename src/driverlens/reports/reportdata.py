@@ -7,16 +7,34 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from driverlens.errors import Problem, ValidationFailed
-from driverlens.metadata import Run, RunState
+from driverlens.errors import NotFound, Problem, ValidationFailed
+from driverlens.metadata import Report, Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.reports.caller import Caller
-from driverlens.reports.scheduled import owned_report
 from driverlens.reports.timestamps import iso_utc, parse_day
 
 MAX_RANGE_DAYS = 3660
+
+# Built once: this endpoint is polled, and building the statement costs more than running it.
+_OWNED = (
+    (Report.id == bindparam("report_id"))
+    & (Report.partner_id == bindparam("partner_id"))
+    & Report.deleted_at.is_(None)
+)
+_RUNS_DUE_BETWEEN = (
+    select(Run.due_at, Run.state, Run.location, Run.manual, Run.format)
+    .join(Report, Report.id == Run.report_id)
+    .where(
+        _OWNED,
+        Run.due_at >= bindparam("lower", type_=Run.due_at.type),
+        Run.due_at < bindparam("upper", type_=Run.due_at.type),
+        Run.state != RunState.SKIPPED,
+    )
+    .order_by(Run.due_at, Run.manual, Run.run_index)
+)
+_REPORT_EXISTS = select(Report.id).where(_OWNED)
 # Signs a blob key and a download file name into an absolute, expiring URL.
 LinkMaker = Callable[[str, str], str]
 
@@ -63,28 +81,27 @@ def parse_date_range(start: str | None, end: str | None) -> tuple[date, date]:
 def report_data(
     db: Database, caller: Caller, report_id: int, start: date, end: date, link_for: LinkMaker
 ) -> list[ReportDataItem]:
-    """Runs due in [start, end] (whole UTC days, inclusive), oldest first; links only for Completed runs."""
-    lower = datetime.combine(start, time.min, tzinfo=UTC)
-    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    with db.session() as session:
-        report = owned_report(session, caller, report_id)
-        runs = session.scalars(
-            select(Run)
-            .where(
-                Run.report_id == report.id,
-                Run.due_at >= lower,
-                Run.due_at < upper,
-                Run.state != RunState.SKIPPED,
-            )
-            .order_by(Run.due_at, Run.manual, Run.run_index)
-        ).all()
+    """Runs due in [start, end] (whole UTC days, inclusive), oldest first; links only for Completed runs.
+
+    One Core query on the hot path (this endpoint is polled); the report itself is looked up only when
+    no run matches, to tell "no runs yet" from "no such report".
+    """
+    params = {
+        "report_id": report_id,
+        "partner_id": caller.partner_id,
+        "lower": datetime.combine(start, time.min, tzinfo=UTC),
+        "upper": datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+    }
+    with db.engine.connect() as conn:
+        rows = conn.execute(_RUNS_DUE_BETWEEN, params).all()
+        if not rows and conn.execute(_REPORT_EXISTS, params).first() is None:
+            raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
     items = []
-    for run in runs:
+    for due, state, blob_key, manual, fmt in rows:
         location = ""
-        if run.state is RunState.COMPLETED and run.location:
-            stamp = run.due_at.strftime("%Y%m%dT%H%M%SZ")
-            suffix = "-manual" if run.manual else ""
-            filename = f"report-{report_id}-{stamp}{suffix}.{run.format}"
-            location = link_for(run.location, filename)
-        items.append(ReportDataItem(run.due_at, run.state, location))
+        if state is RunState.COMPLETED and blob_key:
+            stamp = due.strftime("%Y%m%dT%H%M%SZ")
+            filename = f"report-{report_id}-{stamp}{'-manual' if manual else ''}.{fmt}"
+            location = link_for(blob_key, filename)
+        items.append(ReportDataItem(due, state, location))
     return items

@@ -72,14 +72,18 @@ def owned_report(session: Session, caller: Caller, report_id: int) -> Report:
     return row
 
 
-def _check(
-    session: Session,
-    caller: Caller,
-    given: ReportInput,
-    problems: list[Problem],
-    check_callback: CallbackCheck,
-) -> None:
-    """Add the problems only the database and the SSRF guard can find, then raise if there are any."""
+def _callback_problems(given: ReportInput, check_callback: CallbackCheck) -> list[Problem]:
+    """The SSRF guard's verdict (it may resolve DNS, so it runs before any transaction opens)."""
+    if not isinstance(given.callback_url, str):
+        return []
+    reason = check_callback(given.callback_url)
+    if not reason:
+        return []
+    return [Problem("callbackUrl", f"callback URL refused: {reason}", code="CallbackRefused")]
+
+
+def _check_template(session: Session, caller: Caller, given: ReportInput, problems: list[Problem]) -> None:
+    """Add an unknown-template problem (the database's part of validation), then raise if any."""
     if given.template_id is not None and not template_exists(session, caller, given.template_id):
         problems.append(
             Problem(
@@ -90,10 +94,6 @@ def _check(
                 code="UnknownTemplate",
             )
         )
-    if isinstance(given.callback_url, str):
-        reason = check_callback(given.callback_url)
-        if reason:
-            problems.append(Problem("callbackUrl", f"callback URL refused: {reason}", code="CallbackRefused"))
     if problems:
         raise ValidationFailed(problems)
 
@@ -119,8 +119,9 @@ def create_report(
 ) -> int:
     """Schedule a report; 400 for every problem, including an unknown template or a refused callback."""
     given, problems = read_report_body(body, now=now, creating=True)
+    problems += _callback_problems(given, check_callback)
     with db.write_session() as session:
-        _check(session, caller, given, problems, check_callback)
+        _check_template(session, caller, given, problems)
         assert given.template_id is not None and given.start_time is not None
         assert given.interval_hours is not None and given.recurrence is not None
         row = repo.create_report(
@@ -142,10 +143,11 @@ def edit_report(
 ) -> int:
     """Change the template and/or schedule; runs not yet started follow the new values."""
     given, problems = read_report_body(body, now=now, creating=False)
+    callback_problems = _callback_problems(given, check_callback)
     with db.write_session() as session:
         if not problems:
             owned_report(session, caller, report_id)
-        _check(session, caller, given, problems, check_callback)
+        _check_template(session, caller, given, problems + callback_problems)
         changes: dict[str, Any] = {
             "template_id": given.template_id,
             "start_time": given.start_time,

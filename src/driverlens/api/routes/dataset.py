@@ -26,7 +26,7 @@ router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
     response_model=Envelope[dict[str, Any]],
     responses=errors(),
 )
-def dataset(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
+async def dataset(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
     return ok(dataset_description(ctx.settings.max_body_bytes))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from driverlens.api.body import json_body
@@ -60,9 +59,7 @@ async def create_report(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    report_id = await run_in_threadpool(
-        scheduled.create_report, ctx.db, caller, body, ctx.now(), callback_check(ctx)
-    )
+    report_id = await ctx.write(scheduled.create_report, ctx.db, caller, body, ctx.now(), callback_check(ctx))
     return ok({"reportId": report_id}, 201)
 
 
@@ -72,8 +69,11 @@ async def create_report(
     response_model=Envelope[list[ReportOut]],
     responses=errors(),
 )
-def list_reports(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
-    return ok([record.to_json() for record in scheduled.list_reports(ctx.db, caller)])
+async def list_reports(
+    caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)
+) -> Response:
+    records = await ctx.read(scheduled.list_reports, ctx.db, caller)
+    return ok([record.to_json() for record in records])
 
 
 @router.get(
@@ -82,12 +82,12 @@ def list_reports(caller: Principal = Depends(principal), ctx: ApiContext = Depen
     response_model=Envelope[ReportOut],
     responses=errors(404),
 )
-def get_report(
+async def get_report(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    return ok(scheduled.get_report(ctx.db, caller, report_id).to_json())
+    return ok((await ctx.read(scheduled.get_report, ctx.db, caller, report_id)).to_json())
 
 
 @router.post(
@@ -104,7 +104,7 @@ async def edit_report(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    edited = await run_in_threadpool(
+    edited = await ctx.write(
         scheduled.edit_report, ctx.db, caller, report_id, body, ctx.now(), callback_check(ctx)
     )
     return ok({"reportId": edited}, 201)
@@ -116,12 +116,12 @@ async def edit_report(
     response_model=Envelope[ReportId],
     responses=errors(404),
 )
-def delete_report(
+async def delete_report(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    scheduled.delete_report(ctx.db, caller, report_id, ctx.now())
+    await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, ctx.now())
     return ok({"reportId": report_id})
 
 
@@ -132,12 +132,13 @@ def delete_report(
     response_model=Envelope[ReportId],
     responses=errors(404),
 )
-def pause_report(
+async def pause_report(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    return ok({"reportId": scheduled.pause_report(ctx.db, caller, report_id, ctx.now())}, 201)
+    paused = await ctx.write(scheduled.pause_report, ctx.db, caller, report_id, ctx.now())
+    return ok({"reportId": paused}, 201)
 
 
 @router.post(
@@ -147,12 +148,13 @@ def pause_report(
     response_model=Envelope[ReportId],
     responses=errors(404),
 )
-def resume_report(
+async def resume_report(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    return ok({"reportId": scheduled.resume_report(ctx.db, caller, report_id, ctx.now())}, 201)
+    resumed = await ctx.write(scheduled.resume_report, ctx.db, caller, report_id, ctx.now())
+    return ok({"reportId": resumed}, 201)
 
 
 @router.post(
@@ -162,12 +164,12 @@ def resume_report(
     response_model=Envelope[RunStarted],
     responses=errors(404),
 )
-def run_report_now(
+async def run_report_now(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    run = scheduled.run_now(ctx.db, caller, report_id, ctx.now())
+    run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now())
     data = {"reportId": report_id, "ReportDatetime": iso_utc(run.due_at), "ReportStatus": run.state.value}
     return ok(data, 201)
 
@@ -178,7 +180,7 @@ def run_report_now(
     response_model=Envelope[list[ReportDataItemOut]],
     responses=errors(404),
 )
-def get_report_data(
+async def get_report_data(
     report_id: ReportIdPath,
     start_date: str | None = Query(None, alias="startDate", description="yyyy-mm-dd (inclusive)."),
     end_date: str | None = Query(None, alias="endDate", description="yyyy-mm-dd (inclusive)."),
@@ -186,5 +188,5 @@ def get_report_data(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     first, last = reportdata.parse_date_range(start_date, end_date)
-    items = reportdata.report_data(ctx.db, caller, report_id, first, last, ctx.link)
+    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link)
     return ok([item.to_json() for item in items])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from driverlens.api.body import json_body
@@ -38,7 +37,7 @@ async def create_template(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    template_id = await run_in_threadpool(templates.create_template, ctx.db, caller, body, ctx.now())
+    template_id = await ctx.write(templates.create_template, ctx.db, caller, body, ctx.now())
     return ok({"templateId": template_id}, 201)
 
 
@@ -48,10 +47,11 @@ async def create_template(
     response_model=Envelope[list[TemplateOut]],
     responses=errors(),
 )
-def list_templates(
+async def list_templates(
     caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)
 ) -> Response:
-    return ok([record.to_json() for record in templates.list_templates(ctx.db, caller)])
+    records = await ctx.read(templates.list_templates, ctx.db, caller)
+    return ok([record.to_json() for record in records])
 
 
 @router.get(
@@ -60,13 +60,14 @@ def list_templates(
     response_model=Envelope[TemplateOut],
     responses=errors(404),
 )
-def get_template(
+async def get_template(
     template_id: TemplateIdPath,
     version: int | None = Query(None, ge=1, le=MAX_ID, description="An older version to show."),
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    return ok(templates.get_template(ctx.db, caller, template_id, version).to_json())
+    record = await ctx.read(templates.get_template, ctx.db, caller, template_id, version)
+    return ok(record.to_json())
 
 
 @router.post(
@@ -83,7 +84,7 @@ async def edit_template(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    edited = await run_in_threadpool(templates.edit_template, ctx.db, caller, template_id, body, ctx.now())
+    edited = await ctx.write(templates.edit_template, ctx.db, caller, template_id, body, ctx.now())
     return ok({"templateId": edited}, 201)
 
 
@@ -93,10 +94,10 @@ async def edit_template(
     response_model=Envelope[TemplateId],
     responses=errors(404, 409),
 )
-def delete_template(
+async def delete_template(
     template_id: TemplateIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    templates.delete_template(ctx.db, caller, template_id, ctx.now())
+    await ctx.write(templates.delete_template, ctx.db, caller, template_id, ctx.now())
     return ok({"templateId": template_id})
