@@ -337,6 +337,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="also run 10M rows (or set BENCH_FULL=1)")
     parser.add_argument("--rows", type=int, action="append", help="size(s) to run instead of the defaults")
     parser.add_argument("--repetitions", type=int, default=0, help="timed repetitions (default 5, 3 at 10M)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help=f"JSON output (default {RESULTS})")
     parser.add_argument("--child-export", nargs=2, metavar=("STORE_DIR", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--whole-period", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(list(argv))
@@ -356,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             size = bench_size(rows, repetitions, Path(tmp))
         _print_table(size)
         results.append(size)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "benchmark": "engine",
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -373,8 +374,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         },
         "sizes": [asdict(s) for s in results],
     }
-    RESULTS.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    print(f"saved {RESULTS}")
+    args.results.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"saved {args.results}")
     return 0
 
 
