@@ -103,14 +103,21 @@ def test_parquet_writes_uuids_as_text_and_keeps_order(tiny_source: FileEventSour
     assert rows[0]["FailureDate"] == date(2026, 3, 1)
 
 
+@pytest.mark.parametrize("fmt", [OutputFormat.CSV, OutputFormat.PARQUET])
 def test_large_ordered_export_keeps_order_across_threads(
-    tiny_source: FileEventSource, tmp_path: Path
+    tiny_source: FileEventSource, tmp_path: Path, fmt: OutputFormat
 ) -> None:
-    """Exports run without insertion-order preservation; an ORDER BY must still hold in the file."""
-    query = RawQuery("SELECT (range * 7919) % 1000003 AS n FROM range(1000000) ORDER BY n DESC")
-    dest = tmp_path / "ordered.csv"
-    DuckDBEngine(tiny_source, threads=2).run_to_file(query, dest, OutputFormat.CSV, timeout_s=60)
-    values = [int(v) for v in dest.read_text(encoding="utf-8").splitlines()[1:]]
+    """Exports run without insertion-order preservation; an ORDER BY must still hold in the file.
+
+    The UUID column sends the Parquet export through the UUID-as-text wrapper around the query.
+    """
+    query = RawQuery("SELECT (range * 7919) % 1000003 AS n, uuid() AS u FROM range(1000000) ORDER BY n DESC")
+    dest = tmp_path / f"ordered.{fmt.extension}"
+    DuckDBEngine(tiny_source, threads=2).run_to_file(query, dest, fmt, timeout_s=60)
+    if fmt is OutputFormat.CSV:
+        values = [int(line.split(",")[0]) for line in dest.read_text(encoding="utf-8").splitlines()[1:]]
+    else:
+        values = pq.read_table(dest, columns=["n"]).column("n").to_pylist()
     assert len(values) == 1_000_000
     assert values == sorted(values, reverse=True)
 
