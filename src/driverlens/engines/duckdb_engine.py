@@ -16,16 +16,20 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 from sqlglot import exp
 
 from driverlens.engines.formats import OutputFormat, RunOutput
-from driverlens.engines.port import EventSource, Query
+from driverlens.engines.port import Engine, EventSource, Query
 from driverlens.engines.values import json_safe_row
 from driverlens.errors import DriverLensError, QueryTimeout
 from driverlens.settings import get_settings
+
+if TYPE_CHECKING:
+    from driverlens.compiler import CompiledQuery
+    from driverlens.events import EventStore
 
 # After the budget runs out the watchdog keeps interrupting until the statement is gone: an interrupt
 # that lands before DuckDB has started executing would otherwise be lost.
@@ -149,3 +153,15 @@ def _size_and_sha256(path: Path) -> tuple[int, str]:
         size = handle.tell()
         os.fsync(handle.fileno())
     return size, digest.hexdigest()
+
+
+if TYPE_CHECKING:  # mypy proves the adapter fits the port and the compiler's output fits the query port
+
+    def _is_engine(engine: DuckDBEngine) -> Engine:
+        return engine
+
+    def _is_query(query: CompiledQuery) -> Query:
+        return query
+
+    def _is_source(store: EventStore) -> EventSource:
+        return store
