@@ -38,6 +38,7 @@ def main() -> None:
     parser.add_argument("--real-engine", action="store_true")
     parser.add_argument("--broken", action="store_true")
     parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--wait-for", type=Path, help="start working only once this file exists")
     args = parser.parse_args()
 
     if args.broken:
@@ -71,6 +72,8 @@ def main() -> None:
 
     signal.signal(signal.SIGTERM, on_term)
     os.write(fd, (json.dumps({"event": "started", "pid": pid, "t": time.time()}) + "\n").encode())
+    while args.wait_for is not None and not args.wait_for.exists() and not worker.stopping:
+        time.sleep(0.02)  # started early so that the test does not wait for the interpreter to boot
     worker.run_forever()
     db.dispose()
 

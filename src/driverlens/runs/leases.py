@@ -71,6 +71,8 @@ def claim(
     now = ensure_utc(now)
     if not CHECK_LEASES:
         return _claim_unchecked(db, worker_id, now, lease_s)
+    if not _anything_claimable(db, now):
+        return None  # idle polls never take the write lock
     with db.write_session() as session:
         for _ in range(_CLAIM_SCAN):
             query = (
@@ -104,6 +106,12 @@ def claim(
                 return session.get(Run, run_id, populate_existing=True)
             return None
     return None
+
+
+def _anything_claimable(db: Database, now: datetime) -> bool:
+    with db.session() as session:
+        query = select(Run.id).join(Report, Report.id == Run.report_id).where(_claimable(now)).limit(1)
+        return session.execute(query).first() is not None
 
 
 def _claim_unchecked(db: Database, worker_id: str, now: datetime, lease_s: float) -> Run | None:
