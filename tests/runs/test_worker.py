@@ -213,3 +213,29 @@ def only_run_state(db: Database) -> RunState | None:
     with db.session() as session:
         states = session.scalars(select(Run.state)).all()
     return states[0] if states else None
+
+
+def test_in_process_worker_for_serve(settings: Settings, make_report: MakeReport) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    from driverlens.metadata.migrate import migrate_database
+    from driverlens.runs.worker import start_in_process_worker
+
+    now = datetime.now(UTC)
+    seed_events(EventStore(settings.data_dir), rows=2000, days=5, seed=2, now=now)
+    db = Database(settings.metadata_url)
+    migrate_database(db)
+    make_report(db, partner_name="Fabrikam Audio", start=now - timedelta(seconds=1), recurrence=1, now=now)
+    handle = start_in_process_worker(settings)
+    try:
+        deadline = time.monotonic() + 30
+        while only_run_state(db) is not RunState.COMPLETED and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        handle.stop()
+    run = only_run(db)
+    db.dispose()
+    assert run.state is RunState.COMPLETED, run.error
+    assert (settings.blobs_dir / run.location).is_file()
+    assert not handle.worker.tmp_dir.exists()
