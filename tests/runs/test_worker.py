@@ -125,6 +125,7 @@ def test_transient_errors_are_retried_with_backoff_then_failed(
     run = only_run(db)
     assert run.state is RunState.FAILED and run.attempts == 3 and engine.calls == 3
     assert "failed 3 times" in (run.error or "") and "disk full" in (run.error or "")
+    assert f"/analytics/driver/report/{run.report_id}/run" in (run.error or "")
     assert sink.enqueued == [(run.id, "Failed", "https://partner.example/hook")]
 
 

@@ -231,12 +231,12 @@ class RunExecutor:
     ) -> None:
         """Retry with backoff while attempts remain, then fail with a message a partner can act on."""
         if self.retry.exhausted(attempt):
-            self._fail(
-                run, worker_id, attempt, context,
+            message = (
                 f"the run failed {attempt} times with a temporary error and was given up: {detail}; "
-                "start a new run with POST /analytics/driver/report/{reportId}/run, and contact the "
-                "operator if it keeps failing",
-            )  # fmt: skip
+                f"start a new run with POST /analytics/driver/report/{run.report_id}/run, and contact "
+                "the operator if it keeps failing"
+            )
+            self._fail(run, worker_id, attempt, context, message)
             return
         delay = self.retry.delay(attempt, self.rng or random.Random())
         at = self.clock.now() + timedelta(seconds=delay)
