@@ -16,6 +16,7 @@ from rich.json import JSON
 
 from driverlens.cli.client_common import (
     JsonOpt,
+    client_for,
     configured_client,
     done,
     fail,
@@ -27,7 +28,7 @@ from driverlens.cli.client_common import (
     usage,
 )
 from driverlens.cli.client_reports import cabs_app, reports_app
-from driverlens.client import DriverLensClient, DriverLensClientError, TemplateInfo
+from driverlens.client import DriverLensClientError, TemplateInfo
 from driverlens.client.config import (
     ClientConfig,
     ConfigError,
@@ -79,7 +80,7 @@ def login(
             usage(f"missing {', '.join(missing)} (or use --demo-credentials FILE --partner NAME)")
         config = ClientConfig(base_url.rstrip("/"), tenant_id, client_id, client_secret, token_url)
     if check:
-        with DriverLensClient.from_config(config) as client:
+        with client_for(config) as client:
             try:
                 client.access_token()
             except DriverLensClientError as exc:

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 other errors, 2 usage or configuration errors, 3 the server 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from driverlens.client import (
     NotFoundError,
     ValidationError,
 )
-from driverlens.client.config import ConfigError, load_config
+from driverlens.client.config import ClientConfig, ConfigError, load_config
 
 EXIT_OTHER, EXIT_USAGE, EXIT_VALIDATION, EXIT_AUTH, EXIT_NOT_FOUND, EXIT_NETWORK = 1, 2, 3, 4, 5, 6
 
@@ -88,6 +89,16 @@ def usage(message: str) -> NoReturn:
     raise typer.Exit(EXIT_USAGE)
 
 
+def client_for(config: ClientConfig) -> DriverLensClient:
+    """A client for ``config``; ``DRIVERLENS_CLIENT_RETRIES`` and ``..._TIMEOUT`` tune it."""
+    try:
+        retries = int(os.environ.get("DRIVERLENS_CLIENT_RETRIES") or 4)
+        timeout = float(os.environ.get("DRIVERLENS_CLIENT_TIMEOUT") or 30)
+    except ValueError:
+        usage("DRIVERLENS_CLIENT_RETRIES must be a whole number and DRIVERLENS_CLIENT_TIMEOUT seconds")
+    return DriverLensClient.from_config(config, retries=max(0, retries), timeout=timeout)
+
+
 @contextmanager
 def configured_client() -> Iterator[DriverLensClient]:
     """A client from the saved configuration; SDK errors become messages and exit codes."""
@@ -95,7 +106,7 @@ def configured_client() -> Iterator[DriverLensClient]:
         config = load_config()
     except ConfigError as exc:
         fail(exc)
-    client = DriverLensClient.from_config(config)
+    client = client_for(config)
     try:
         yield client
     except DriverLensClientError as exc:
