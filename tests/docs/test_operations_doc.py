@@ -1,0 +1,147 @@
+"""docs/operations.md stays true: its commands, options, settings, paths and examples match the code."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import shlex
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from driverlens.callbacks import signing
+from driverlens.cli.main import app
+from driverlens.retry import CALLBACK_RETRY
+from driverlens.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+GUIDES = ("operations.md", "architecture.md")
+_FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
+_INVOCATION = re.compile(r"(?:^|[\s;|&(])(driverlens\s+[a-z])")
+
+
+def _text(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+def _blocks(text: str, lang: str) -> list[str]:
+    return [body for found, body in _FENCE.findall(text) if found == lang]
+
+
+def _command_lines(text: str) -> list[str]:
+    """Every `driverlens ...` invocation: lines of shell blocks (continuations joined) and code spans."""
+    lines: list[str] = []
+    for block in _blocks(text, "sh") + _blocks(text, "bash"):
+        for line in block.replace("\\\n", " ").splitlines():
+            found = _INVOCATION.search(line.split(" #", 1)[0])
+            if found:
+                lines.append(line.split(" #", 1)[0][found.start(1) :].strip())
+    lines += re.findall(r"`(driverlens [^`]+)`", _FENCE.sub("", text))
+    return lines
+
+
+def _is_group(command: Any) -> bool:
+    return hasattr(command, "list_commands")
+
+
+def _resolve(words: list[str]) -> tuple[Any, list[str]]:
+    """The (click) command named by the leading words, and the remaining words."""
+    command: Any = typer.main.get_command(app)
+    rest = list(words)
+    while _is_group(command) and rest and not rest[0].startswith("-"):
+        sub = command.commands.get(rest[0])
+        if sub is None:
+            raise AssertionError(f"`driverlens {' '.join(words)}`: no command {rest[0]!r}")
+        command, rest = sub, rest[1:]
+    return command, rest
+
+
+def _option_names(command: Any) -> set[str]:
+    names = {"--help"}
+    for param in command.params:
+        names |= set(param.opts) | set(param.secondary_opts)
+    return names
+
+
+@pytest.mark.parametrize("guide", GUIDES)
+def test_every_documented_command_and_option_exists(guide: str) -> None:
+    lines = _command_lines(_text(guide))
+    if guide == "operations.md":
+        assert len(lines) >= 15, "the operations guide shows the admin commands"
+    for line in lines:
+        words = shlex.split(line.replace("...", "X").replace("[", "").replace("]", ""))[1:]
+        command, rest = _resolve(words)
+        if _is_group(command):
+            assert all(w.startswith("--") for w in rest), f"`{line}`: {rest[0]!r} is not a command"
+        for word in rest:
+            if word.startswith("--"):
+                assert word.split("=", 1)[0] in _option_names(command), f"`{line}`: no option {word}"
+
+
+def test_documented_settings_exist() -> None:
+    known = {f"DRIVERLENS_{name.upper()}" for name in Settings.model_fields}
+    for guide in GUIDES:
+        named = set(re.findall(r"DRIVERLENS_[A-Z_]+", _text(guide)))
+        assert named - known == set(), f"{guide} names settings that do not exist"
+
+
+def test_documented_source_paths_exist() -> None:
+    for guide in GUIDES:
+        for path in re.findall(r"`(src/driverlens/[^`\s]*)`", _text(guide)):
+            assert (ROOT / path).exists(), f"{guide} names {path}, which does not exist"
+
+
+def _verify_webhook() -> Callable[..., Any]:
+    blocks = [b for b in _blocks(_text("operations.md"), "python") if "def verify_webhook" in b]
+    assert len(blocks) == 1, "the operations guide shows one verify_webhook example"
+    namespace: dict[str, Any] = {}
+    exec(compile(blocks[0], "operations.md:verify_webhook", "exec"), namespace)
+    verify: Callable[..., Any] = namespace["verify_webhook"]
+    return verify
+
+
+def test_the_webhook_verification_example_accepts_what_the_server_signs() -> None:
+    verify = _verify_webhook()
+    secret = signing.generate_secret()
+    body = b'{"reportId":7,"ReportStatus":"Completed"}'
+    headers = signing.headers(secret, "msg_1", int(time.time()), body)
+    assert verify(secret, headers, body) == {"reportId": 7, "ReportStatus": "Completed"}
+    upper = {k.title(): v for k, v in headers.items()}  # frameworks capitalise header names
+    assert verify(secret, upper, body)["reportId"] == 7
+
+
+def test_the_webhook_verification_example_refuses_forgeries_and_replays() -> None:
+    verify = _verify_webhook()
+    secret = signing.generate_secret()
+    body = b'{"reportId":7}'
+    now = int(time.time())
+    good = signing.headers(secret, "msg_1", now, body)
+    with pytest.raises(ValueError, match="no valid signature"):
+        verify(secret, good, b'{"reportId":8}')
+    with pytest.raises(ValueError, match="no valid signature"):
+        verify(signing.generate_secret(), good, body)
+    with pytest.raises(ValueError, match="no valid signature"):
+        verify(secret, {**good, "webhook-id": "msg_2"}, body)
+    with pytest.raises(ValueError, match="tolerance"):
+        verify(secret, signing.headers(secret, "msg_1", now - 3600, body), body)
+    # The example is the scheme itself, not a copy of the server's code: check one value by hand.
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    digest = hmac.new(key, f"msg_1.{now}.".encode() + body, hashlib.sha256).digest()
+    assert good["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
+
+
+def test_the_documented_callback_retry_schedule_is_the_policy() -> None:
+    text = _text("operations.md")
+    assert f"{CALLBACK_RETRY.max_attempts} attempts in all" in text
+    waits = [CALLBACK_RETRY.nominal_delay(a) for a in range(1, CALLBACK_RETRY.max_attempts)]
+    assert waits == [15, 30, 60, 120, 240, 480, 960, 1920, 3840, 7680, 15360, 21600, 21600]
+    assert "15 s, 30 s, 1, 2, 4, 8, 16, 32, 64, 128 and\n256 min, then 6 h and 6 h" in text
+    assert f"about {sum(waits) / 3600:.1f} h in total" in text
+    assert f"by up to {CALLBACK_RETRY.jitter:.0%}" in text
