@@ -213,6 +213,9 @@ def test_demo_credentials_login_then_an_oem_cab_with_a_progress_bar(
     )
     assert dest.stat().st_size == 4096 and "4096 bytes" in shown.stdout
     assert "4.1/4.1 kB" in shown.stderr and "crash.cab" in shown.stderr  # the progress bar's bytes
+    assert cli.config.exists()
+    ok(cli.run("logout"))
+    assert not cli.config.exists()
 
 
 def test_exit_codes_and_messages_say_what_to_do_next(cli: Cli, live_server: Server, tmp_path: Path) -> None:

@@ -56,7 +56,7 @@ def hint(exc: DriverLensClientError, base_url: str) -> str | None:
         return "this partner may not do that; check that you logged in as the right partner"
     if isinstance(exc, AuthError):
         return "check the tenant, client id and secret (`driverlens client login`), or ask for a new client"
-    if isinstance(exc, NotFoundError):
+    if isinstance(exc, NotFoundError) and exc.status == 404:
         return "list your ids with `driverlens client templates list` or `driverlens client reports list`"
     if isinstance(exc, NetworkError):
         return f"check that the server at {base_url or 'the base URL'} is running and the base URL is right"
