@@ -167,3 +167,23 @@ def test_cli_seed_ingest_and_purge(settings: Settings, sample: SampleFactory, tm
     purged = runner.invoke(app, ["purge"])
     assert purged.exit_code == 0 and "purged" in purged.output
     assert store.count() < 2000 + 3
+
+
+def test_compact_restores_cluster_order_after_many_appends(store: EventStore, sample: SampleFactory) -> None:
+    store.ingest([sample("a.parquet", rows=3_000, seed=1, days=10)])
+    store.ingest([sample("b.parquet", rows=3_000, seed=2, days=10)], progress=True)
+
+    def out_of_order() -> int:
+        with store.connect() as con:
+            row = con.execute(
+                """SELECT count(*) FROM (
+                     SELECT (IhvPartner, FailureDate) AS k,
+                            lag((IhvPartner, FailureDate)) OVER (ORDER BY rowid) AS prev
+                     FROM failure_events) WHERE prev > k"""
+            ).fetchone()
+        return int(row[0]) if row else -1
+
+    assert out_of_order() > 0  # two sorted batches, one after the other
+    store.compact()
+    assert out_of_order() == 0
+    assert store.count() == 6_000
