@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 from driverlens.auth import service
 from driverlens.catalog import PartnerKind
@@ -120,6 +121,7 @@ def _combine(results: list[dict[str, Any]]) -> dict[str, Any]:
         "rps": statistics.median(r["rps"] for r in results),
         "p50_ms": statistics.median(r["p50_ms"] for r in results),
         "p99_ms": statistics.median(r["p99_ms"] for r in results),
+        "cpu_ms_per_request": statistics.median(r["cpu_ms_per_request"] for r in results),
         "statuses": statuses,
         "rounds": [round(r["rps"]) for r in results],
     }
@@ -207,10 +209,12 @@ def main() -> dict[str, Any]:
                 f"{(today - timedelta(days=14)).isoformat()}&endDate={today.isoformat()}"
             )
             json_headers = {**auth, "Content-Type": "application/json"}
+            api_process, bare_process = psutil.Process(processes[0].pid), psutil.Process(processes[1].pid)
             plans = {
-                "bare FastAPI constant": (bare + "/const", "GET", {}, ""),
-                "GET report data": (data_url, "GET", auth, ""),
+                "bare FastAPI constant": (bare_process, bare + "/const", "GET", {}, ""),
+                "GET report data": (api_process, data_url, "GET", auth, ""),
                 "POST template": (
+                    api_process,
                     f"{api}/analytics/driver/reporttemplate",
                     "POST",
                     json_headers,
@@ -220,8 +224,12 @@ def main() -> dict[str, Any]:
             # Interleaved rounds, so that load from other processes on the machine hits every scenario.
             rounds: dict[str, list[dict[str, Any]]] = {name: [] for name in plans}
             for _ in range(ROUNDS):
-                for name, (url, method, headers, body) in plans.items():
-                    rounds[name].append(_load(url, method, seconds / ROUNDS, headers, body))
+                for name, (server, url, method, headers, body) in plans.items():
+                    cpu_before = sum(server.cpu_times()[:2])
+                    result = _load(url, method, seconds / ROUNDS, headers, body)
+                    cpu = sum(server.cpu_times()[:2]) - cpu_before
+                    result["cpu_ms_per_request"] = cpu * 1000 / max(1, result["all_requests"])
+                    rounds[name].append(result)
             scenarios = {name: _combine(results) for name, results in rounds.items()}
         finally:
             for process in processes:
@@ -229,12 +237,16 @@ def main() -> dict[str, Any]:
             for process in processes:
                 process.wait(timeout=15)
     ceiling = scenarios["bare FastAPI constant"]["rps"] or 1.0
-    print(f"{'scenario':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}  statuses")
+    bare_cpu = scenarios["bare FastAPI constant"]["cpu_ms_per_request"] or 1e-9
+    print(
+        f"{'scenario':<24} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6} {'cpu ms/req':>10}  statuses"
+    )
     for name, figures in scenarios.items():
         figures["ratio"] = figures["rps"] / ceiling
+        figures["cpu_ratio"] = bare_cpu / max(figures["cpu_ms_per_request"], 1e-9)
         print(
             f"{name:<24} {figures['rps']:>9.0f} {figures['p50_ms']:>8.1f} {figures['p99_ms']:>8.1f} "
-            f"{figures['ratio']:>6.2f}  {figures['statuses']}"
+            f"{figures['ratio']:>6.2f} {figures['cpu_ms_per_request']:>10.2f}  {figures['statuses']}"
         )
     data, post = scenarios["GET report data"], scenarios["POST template"]
     ok = all(s["ratio"] >= RATIO_TARGET and s["p99_ms"] < P99_TARGET_MS for s in (data, post))
@@ -243,6 +255,8 @@ def main() -> dict[str, Any]:
         f"reportdata_rps={data['rps']:.0f} reportdata_p99_ms={data['p99_ms']:.1f} "
         f"reportdata_ratio={data['ratio']:.2f} template_rps={post['rps']:.0f} "
         f"template_p99_ms={post['p99_ms']:.1f} template_ratio={post['ratio']:.2f} "
+        f"cpu_ms_per_req bare={bare_cpu:.2f} reportdata={data['cpu_ms_per_request']:.2f} "
+        f"template={post['cpu_ms_per_request']:.2f} "
         f"targets={'met' if ok else 'MISSED'}"
     )
     results = {

@@ -44,6 +44,7 @@ async def _connection(
     record_from: float,
     latencies: list[float],
     statuses: dict[int, int],
+    sent: list[int],
 ) -> None:
     parts = urlsplit(spec["url"])
     reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
@@ -55,6 +56,7 @@ async def _connection(
             writer.write(request)
             status = await _read_response(reader)
             finished = time.perf_counter()
+            sent[0] += 1
             if started >= record_from:
                 latencies.append(finished - started)
                 statuses[status] = statuses.get(status, 0) + 1
@@ -76,9 +78,10 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
     stop_at = record_from + spec["seconds"]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    sent = [0]
     await asyncio.gather(
         *(
-            _connection(spec, request, stop_at, record_from, latencies, statuses)
+            _connection(spec, request, stop_at, record_from, latencies, statuses, sent)
             for _ in range(spec["connections"])
         )
     )
@@ -89,6 +92,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     return {
         "requests": len(latencies),
+        "all_requests": sent[0],
         "rps": len(latencies) / spec["seconds"],
         "p50_ms": pct(0.50),
         "p99_ms": pct(0.99),

@@ -87,7 +87,7 @@ def test_unexpected_errors_are_500_with_only_a_tracking_id(
 
     with caplog.at_level(logging.ERROR, logger="driverlens.api"):
         response = asyncio.run(call())
-    app.state.ctx.db.dispose()
+    app.state.ctx.close()
     assert response.status_code == 500
     error = response.json()["errors"][0]
     assert error["code"] == "InternalError"

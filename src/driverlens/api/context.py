@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import threading
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -49,7 +51,9 @@ class ApiContext:
     callback_guard: CallbackGuard
     principals: PrincipalCache
 
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    writer: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="driverlens-writer")
+    )
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -62,14 +66,13 @@ class ApiContext:
         return await run_in_threadpool(fn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a metadata write in the thread pool, one at a time per process (SQLite has one writer;
-        queueing here is cheaper than SQLite's busy-wait)."""
+        """Run a metadata write on this process's one writer thread: SQLite takes one writer at a time,
+        and a queue here is cheaper than many threads contending for its lock."""
+        return await asyncio.get_running_loop().run_in_executor(self.writer, partial(fn, *args))
 
-        def locked() -> T:
-            with self.write_lock:
-                return fn(*args)
-
-        return await run_in_threadpool(locked)
+    def close(self) -> None:
+        self.writer.shutdown(wait=True)
+        self.db.dispose()
 
     def link(self, key: str, filename: str | None = None) -> str:
         """A fresh absolute signed download link for a blob."""

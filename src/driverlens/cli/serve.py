@@ -58,4 +58,4 @@ def serve(
     finally:
         if handle is not None:
             handle.stop()
-        app.state.ctx.db.dispose()
+        app.state.ctx.close()
