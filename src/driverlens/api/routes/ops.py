@@ -21,6 +21,11 @@ async def healthz(ctx: ApiContext = Depends(get_context)) -> Response:
     return JSONResponse(body, status_code=200 if ready else 503)
 
 
+@router.get("/healthz/live", summary="Liveness only (no dependency checked)")
+async def live() -> Response:
+    return JSONResponse({"live": True})
+
+
 @router.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
 async def metrics(ctx: ApiContext = Depends(get_context)) -> Response:
     text = await run_in_threadpool(ctx.metrics.render)
