@@ -118,6 +118,7 @@ def _bad_files(sample: SampleFactory, tmp: Path) -> dict[str, tuple[Path, str]]:
         "header only": (header_only, "holds no rows"),
         "not gzip": (gz, "cannot read file"),
         "unknown extension": (sample("x.csv").rename(tmp / "x.txt"), "unsupported file type"),
+        "no such file": (tmp / "absent.parquet", "no such file"),
     }
 
 

@@ -164,6 +164,7 @@ def test_cli_seed_ingest_and_purge(settings: Settings, sample: SampleFactory, tm
     skipped = runner.invoke(app, ["ingest", "--no-progress", "--skip-invalid", str(bad)])
     assert skipped.exit_code == 0, skipped.output
     assert "rejects written to" in skipped.output
+    assert runner.invoke(app, ["seed", "--rows", "10"]).exit_code == 2  # only --demo seeding exists
     purged = runner.invoke(app, ["purge"])
     assert purged.exit_code == 0 and "purged" in purged.output
     assert store.count() < 2000 + 3
