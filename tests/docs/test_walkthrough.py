@@ -41,6 +41,7 @@ REPORT_HEADER = [
     "SUM(EventCount)",
     "DCOUNT(DeviceId)",
 ]
+CLI_REPORT_HEADER = ["Model", "DriverName", "FailureName", "CabIdHash", "SUM(EventCount)"]
 BASH = shutil.which("bash")
 CURL = shutil.which("curl")
 
@@ -134,6 +135,11 @@ def test_readme_walkthrough_runs_as_written_against_make_run(demo_server: DemoSe
     assert 1 <= len(rows) - 1 <= 20, "the template asks for at most 20 rows and the demo has data"
     assert all(row[0] and int(row[4]) >= 1 for row in rows[1:])
     assert (out / "crash.cab").stat().st_size > 0
+    with open(out / "recent-cabs.csv", newline="", encoding="utf-8") as fh:
+        cli_rows = list(csv.reader(fh))
+    assert cli_rows[0] == CLI_REPORT_HEADER
+    assert 1 <= len(cli_rows) - 1 <= 10, "the CLI template asks for at most 10 rows and the demo has data"
+    assert (out / "northwind.cab").stat().st_size > 0
     assert "Completed" in result.stdout
     blocks = len(bash_blocks(walkthrough_section(read_readme(ROOT))))
     print(f"README walkthrough: {blocks} bash blocks, {len(rows) - 1} report rows, {elapsed:.1f} s")
