@@ -24,6 +24,7 @@ from driverlens.cli.client_common import (
     print_json,
     print_table,
     read_input,
+    say,
     stamp,
     usage,
 )
@@ -95,7 +96,7 @@ def logout() -> None:
     """Forget the saved credentials."""
     path = config_path()
     path.unlink(missing_ok=True)
-    out.print(f"removed {path}", markup=False, highlight=False)
+    say(f"removed {path}")
 
 
 def _template_row(t: TemplateInfo) -> list[Any]:
@@ -124,7 +125,7 @@ def templates_list(as_json: bool = JsonOpt) -> None:
         print_json([t.raw for t in found])
         return
     columns = ["id", "view", "period", "columns", "version", "modified"]
-    print_table("report templates", columns, [_template_row(t) for t in found])
+    print_table("report templates", columns, [_template_row(t) for t in found], wrap=("columns",))
 
 
 @templates_app.command("show")
@@ -140,7 +141,7 @@ def templates_show(
         print_json(found.raw)
         return
     head = f"template {found.template_id}, version {found.version} of {found.current_version}"
-    out.print(f"{head}, modified {stamp(found.modified)}", markup=False, highlight=False)
+    say(f"{head}, modified {stamp(found.modified)}")
     out.print(JSON(json.dumps(found.template)))
 
 
@@ -177,4 +178,5 @@ def templates_preview(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
         print_json({"columns": preview.columns, "rows": preview.rows, "truncated": preview.truncated})
         return
     title = f"preview of {preview.window_start} to {preview.window_end} (exclusive)"
-    print_table(title + (", truncated" if preview.truncated else ""), preview.columns, preview.rows)
+    title += ", truncated" if preview.truncated else ""
+    print_table(title, preview.columns, preview.rows, wrap=tuple(preview.columns))

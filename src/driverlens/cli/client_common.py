@@ -119,10 +119,11 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
-def print_table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
+def print_table(title: str, columns: list[str], rows: list[list[Any]], wrap: tuple[str, ...] = ()) -> None:
+    """A table; only the columns named in ``wrap`` may wrap (ids and times stay on one line)."""
     table = Table(title=title, title_justify="left")
     for name in columns:
-        table.add_column(name, overflow="fold")
+        table.add_column(name, overflow="fold", no_wrap=name not in wrap)
     for row in rows:
         table.add_row(*["" if v is None else str(v) for v in row])
     out.print(table)
@@ -133,7 +134,12 @@ def done(as_json: bool, data: dict[str, Any], message: str) -> None:
     if as_json:
         print_json(data)
     else:
-        out.print(message, markup=False, highlight=False)
+        say(message)
+
+
+def say(message: str) -> None:
+    """One line for people, never wrapped (links must stay copyable)."""
+    out.print(message, markup=False, highlight=False, soft_wrap=True)
 
 
 def read_input(file: Path) -> bytes:

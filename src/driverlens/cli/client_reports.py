@@ -24,6 +24,7 @@ from driverlens.cli.client_common import (
     parse_when,
     print_json,
     print_table,
+    say,
     stamp,
     usage,
 )
@@ -90,7 +91,7 @@ def reports_show(report_id: int = IdArg, as_json: bool = JsonOpt) -> None:
     columns = ["id", "template", "start", "every (h)", "runs", "state"]
     print_table(f"scheduled report {report_id}", columns, [_report_row(found)])
     if found.callback_url:
-        typer.echo(f"callback: {found.callback_url}")
+        say(f"callback: {found.callback_url}")
 
 
 @reports_app.command("edit")
@@ -159,8 +160,11 @@ def reports_data(
     if as_json:
         print_json([_run_json(r) for r in runs])
         return
-    rows = [[stamp(r.due), r.status, r.location] for r in runs]
-    print_table(f"runs of report {report_id}", ["due", "status", "download link"], rows)
+    rows = [[stamp(r.due), r.status] for r in runs]
+    print_table(f"runs of report {report_id}", ["due", "status"], rows)
+    for r in runs:
+        if r.location:
+            say(f"{stamp(r.due)}: {r.location}")
 
 
 @reports_app.command("wait")
