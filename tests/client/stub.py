@@ -40,6 +40,8 @@ class FileSpec:
     headers: dict[str, str] = field(default_factory=dict)
     drop_after: list[int] = field(default_factory=list)
     """For each of the first requests, close the connection after this many body bytes."""
+    ranges: bool = True
+    """False: ignore Range headers and always send the whole file (allowed by RFC 9110)."""
 
 
 class Stub:
@@ -79,7 +81,7 @@ def _handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
 
         def _file(self, spec: FileSpec) -> None:
             size = len(spec.content)
-            match = _RANGE.match(self.headers.get("Range") or "")
+            match = _RANGE.match(self.headers.get("Range") or "") if spec.ranges else None
             start = int(match.group(1)) if match else 0
             if start >= size and match:
                 self.send_response(416)

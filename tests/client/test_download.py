@@ -82,6 +82,16 @@ def test_a_corrupt_partial_file_fails_the_checksum_and_is_removed(
     assert client.download(f"{stub.base_url}{PATH}", dest).verified
 
 
+def test_a_server_that_ignores_range_gets_the_whole_file_again(
+    stub: Stub, client: DriverLensClient, tmp_path: Path
+) -> None:
+    stub.files[PATH] = FileSpec(CONTENT, ranges=False)
+    dest = tmp_path / "r.csv"
+    part_path(dest).write_bytes(CONTENT[:5000])
+    result = client.download(f"{stub.base_url}{PATH}", dest, expected_sha256=SHA)
+    assert result.resumed_from == 0 and dest.read_bytes() == CONTENT  # overwritten, not appended
+
+
 def test_no_resume_starts_over(stub: Stub, client: DriverLensClient, tmp_path: Path) -> None:
     stub.files[PATH] = FileSpec(CONTENT)
     dest = tmp_path / "r.csv"

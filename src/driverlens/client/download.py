@@ -91,6 +91,7 @@ class Downloader:
         self.policy = policy
         self.sleep = sleep
         self.rng = rng
+        self._resumed_from = 0
 
     def download(
         self,
@@ -106,13 +107,13 @@ class Downloader:
         part = part_path(dest)
         if not resume:
             part.unlink(missing_ok=True)
-        resumed_from = part.stat().st_size if part.exists() else 0
+        self._resumed_from = part.stat().st_size if part.exists() else 0
         announced: str | None = None
         attempt = 0
         while True:
             attempt += 1
             try:
-                announced = self._transfer(url, part, progress, resumed_from) or announced
+                announced = self._transfer(url, part, progress) or announced
                 break
             except (httpx.TransportError, _Incomplete) as exc:
                 if attempt >= self.policy.max_attempts:
@@ -133,9 +134,9 @@ class Downloader:
             )
         size = part.stat().st_size
         os.replace(part, dest)
-        return DownloadResult(dest, size, actual, resumed_from, verified=wanted is not None)
+        return DownloadResult(dest, size, actual, self._resumed_from, verified=wanted is not None)
 
-    def _transfer(self, url: str, part: Path, progress: Progress | None, resumed_from: int) -> str | None:
+    def _transfer(self, url: str, part: Path, progress: Progress | None) -> str | None:
         """One request appending to ``part``; returns the announced checksum, if any."""
         offset = part.stat().st_size if part.exists() else 0
         headers = {"Range": f"bytes={offset}-"} if offset else {}
@@ -150,7 +151,7 @@ class Downloader:
                     if match and int(match.group(1)) == offset:
                         return None  # the partial file is already the whole file
                     part.unlink(missing_ok=True)
-                    offset, headers = 0, {}
+                    offset, headers, self._resumed_from = 0, {}, 0
                     continue
                 if status in (429, 500, 502, 503, 504) and attempt < self.policy.max_attempts:
                     response.read()
@@ -170,13 +171,14 @@ class Downloader:
                     mode = "ab"
                 else:
                     offset, mode = 0, "wb"  # the server sent the whole file
+                    self._resumed_from = 0
                 received = offset
                 with part.open(mode) as fh:
                     for chunk in response.iter_bytes():  # as received: a break loses nothing written
                         fh.write(chunk)
                         received += len(chunk)
                         if progress is not None:
-                            progress(TransferProgress(received, total, resumed_from))
+                            progress(TransferProgress(received, total, self._resumed_from))
                 if total is not None and received != total:
                     raise _Incomplete(f"received {received} of {total} bytes")
                 return announced
