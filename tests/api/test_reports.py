@@ -128,3 +128,5 @@ def test_report_data_dates_are_checked(server: Server) -> None:
         assert error_targets(backwards) == ["endDate"]
         malformed = api.get(url, params={"startDate": "02/01/2026", "endDate": "2026-02-31"})
         assert set(error_targets(malformed)) == {"startDate", "endDate"}
+        far = api.get(url, params={"startDate": "2026-01-01", "endDate": "9999-12-31"})
+        assert far.status_code == 400

@@ -87,6 +87,7 @@ def test_iso_and_day() -> None:
     assert iso_utc(datetime(2026, 3, 2, 6, 0, 0, 999, tzinfo=UTC)) == "2026-03-02T06:00:00Z"
     assert parse_day("2026-03-02") is not None
     assert parse_day("2026-3-2") is None
+    assert parse_day("9999-12-31") is None  # the day after would overflow
 
 
 def _schedule(**fields: Any) -> dict[str, Any]:

@@ -34,11 +34,12 @@ def parse_utc(text: str) -> datetime | None:
 
 
 def parse_day(text: str) -> date | None:
-    """An ISO ``yyyy-mm-dd`` date, or None."""
+    """An ISO ``yyyy-mm-dd`` date (years 1970 to 9998, so day arithmetic cannot overflow), or None."""
     cleaned = text.strip()
     if not _DATE.match(cleaned):
         return None
     try:
-        return date.fromisoformat(cleaned)
+        day = date.fromisoformat(cleaned)
     except ValueError:
         return None
+    return day if 1970 <= day.year <= 9998 else None
