@@ -40,19 +40,36 @@ def purge(
     retention_days: int | None = typer.Option(
         None, "--retention-days", help="Defaults to DRIVERLENS_EVENT_RETENTION_DAYS (90)."
     ),
+    file_retention_days: int | None = typer.Option(
+        None, "--file-retention-days", help="Defaults to DRIVERLENS_FILE_RETENTION_DAYS (30)."
+    ),
 ) -> None:
-    """Delete failure events older than the retention window."""
+    """Delete failure events, report files and CABs older than their retention windows."""
+    from driverlens.blobs import LocalBlobStore
     from driverlens.events import EventStore
+    from driverlens.metadata.database import Database
+    from driverlens.metadata.migrate import migrate
+    from driverlens.runs.retention import purge as purge_all
 
     settings = get_settings()
-    store = EventStore(settings.data_dir)
-    days = retention_days if retention_days is not None else settings.event_retention_days
+    clock = SystemClock()
+    migrate(settings.metadata_url)
+    db = Database(settings.metadata_url)
     try:
-        deleted = store.purge(SystemClock().now(), retention_days=days)
+        report = purge_all(
+            db,
+            LocalBlobStore(settings.blobs_dir, clock=clock),
+            EventStore(settings.data_dir),
+            clock.now(),
+            event_retention_days=retention_days or settings.event_retention_days,
+            file_retention_days=file_retention_days or settings.file_retention_days,
+        )
     except DriverLensError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"purged {deleted} events older than {days} days")
+    finally:
+        db.dispose()
+    typer.echo(report.describe())
 
 
 def seed(
@@ -61,22 +78,32 @@ def seed(
     days: int = typer.Option(90, "--days", min=1, help="Spread events over this many days before today."),
     seed_value: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same events."),
 ) -> None:
-    """Seed demo partners and synthetic failure events; writes <data dir>/demo-credentials.json."""
-    from driverlens.events import EventStore, seed_events
-    from driverlens.events.demo import DEMO_PARTNERS, credentials_entry, write_demo_credentials
+    """Seed demo partners with working clients and synthetic failure events.
+
+    Writes <data dir>/demo-credentials.json (tenant id, client id and secret, callback secret per partner).
+    """
+    from driverlens.demo import seed_demo
+    from driverlens.metadata.database import Database
+    from driverlens.metadata.migrate import migrate
 
     if not demo:
         typer.echo("error: only --demo seeding exists; pass --demo", err=True)
         raise typer.Exit(2)
     settings = get_settings()
-    store = EventStore(settings.data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.metadata_url)
+    db = Database(settings.metadata_url)
+    clock = SystemClock()
+    started = clock.now()
     try:
-        report = seed_events(store, rows=rows, days=days, seed=seed_value, now=SystemClock().now())
+        seeded = seed_demo(settings, db, rows=rows, days=days, seed=seed_value, clock=clock)
     except DriverLensError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
-    creds = write_demo_credentials(
-        settings.data_dir / "demo-credentials.json", [credentials_entry(p) for p in DEMO_PARTNERS]
+    finally:
+        db.dispose()
+    seconds = max((clock.now() - started).total_seconds(), 1e-9)
+    typer.echo(
+        f"seeded {seeded.events_added} events in {seconds:.1f}s ({seeded.events_added / seconds:,.0f} rows/s)"
     )
-    typer.echo(f"seeded {report.rows} events in {report.seconds:.1f}s ({report.rows_per_second:,.0f} rows/s)")
-    typer.echo(f"demo partners: {', '.join(p.name for p in DEMO_PARTNERS)}; credentials in {creds}")
+    typer.echo(f"demo partners: {', '.join(seeded.partners)}; credentials in {seeded.credentials_path}")
