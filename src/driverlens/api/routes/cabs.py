@@ -19,6 +19,7 @@ from driverlens.reports import cabs
 
 router = APIRouter(prefix="/v1.0/my/analytics", tags=["crash dumps"])
 
+DATE: dict[str, Any] = {"format": "date", "examples": ["2026-01-31"]}
 _REDIRECT: dict[int | str, dict[str, Any]] = {
     302: {"description": "Location is a signed, expiring URL of the CAB file."}
 }
@@ -99,8 +100,8 @@ def hardware_cab(
 def driver_cab_batch(
     application_id: str | None = Query(None, alias="applicationId", max_length=200),
     failure_hash: str | None = Query(None, alias="failureHash", max_length=200),
-    start_date: str | None = Query(None, alias="startDate", max_length=40),
-    end_date: str | None = Query(None, alias="endDate", max_length=40),
+    start_date: str | None = Query(None, alias="startDate", max_length=40, json_schema_extra=DATE),
+    end_date: str | None = Query(None, alias="endDate", max_length=40, json_schema_extra=DATE),
     top: int = Query(cabs.MAX_TOP, ge=1, le=cabs.MAX_TOP),
     skip: int = Query(0, ge=0, le=10_000_000),
     caller: Principal = Depends(principal),

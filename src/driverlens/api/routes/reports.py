@@ -30,6 +30,7 @@ from driverlens.reports.timestamps import iso_utc
 router = APIRouter(prefix="/analytics/driver", tags=["scheduled reports"])
 
 MAX_ID = 2**31 - 1
+DATE: dict[str, Any] = {"format": "date", "examples": ["2026-01-31"]}
 ReportIdPath = Annotated[
     int, Path(ge=1, le=MAX_ID, alias="reportId", description="Id of one of your scheduled reports.")
 ]
@@ -182,8 +183,12 @@ async def run_report_now(
 )
 async def get_report_data(
     report_id: ReportIdPath,
-    start_date: str | None = Query(None, alias="startDate", description="yyyy-mm-dd (inclusive)."),
-    end_date: str | None = Query(None, alias="endDate", description="yyyy-mm-dd (inclusive)."),
+    start_date: str | None = Query(
+        None, alias="startDate", description="yyyy-mm-dd (inclusive).", json_schema_extra=DATE
+    ),
+    end_date: str | None = Query(
+        None, alias="endDate", description="yyyy-mm-dd (inclusive).", json_schema_extra=DATE
+    ),
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
