@@ -8,14 +8,32 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from driverlens.auth.service import add_partner
 from driverlens.cli.main import app
 from driverlens.engines.samples import sample_template
 from driverlens.events import EventStore, seed_events
+from driverlens.events.demo import DEMO_PARTNERS
+from driverlens.metadata.database import Database
+from driverlens.metadata.migrate import migrate
 from driverlens.settings import Settings
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def demo_partners(settings: Settings) -> None:
+    """run-template looks partners up in the metadata store, as the server does."""
+    migrate(settings.metadata_url)
+    db = Database(settings.metadata_url)
+    try:
+        with db.session() as session:
+            for partner in DEMO_PARTNERS:
+                add_partner(session, partner.name, partner.kind, partner.tenant_id)
+    finally:
+        db.dispose()
 
 
 def _template_file(tmp_path: Path, number: int) -> Path:

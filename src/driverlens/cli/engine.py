@@ -15,14 +15,29 @@ _FORMATS = "csv, tsv, jsonl, parquet"
 
 
 def _partner_kind(name: str) -> tuple[str, PartnerKind]:
-    """The demo partner's canonical name and kind (the metadata store takes over later)."""
-    from driverlens.events.demo import DEMO_PARTNERS
+    """The registered partner's canonical name and kind, from the metadata store."""
+    from driverlens.metadata.database import Database
+    from driverlens.metadata.migrate import migrate
+    from driverlens.metadata.repositories import partners as partner_repo
+    from driverlens.settings import get_settings
 
-    for partner in DEMO_PARTNERS:
+    url = get_settings().metadata_url
+    migrate(url)
+    db = Database(url)
+    try:
+        with db.session() as session:
+            partners = partner_repo.list_partners(session)
+    finally:
+        db.dispose()
+    for partner in partners:
         if partner.name.casefold() == name.strip().casefold():
-            return partner.name, partner.kind
-    known = ", ".join(p.name for p in DEMO_PARTNERS)
-    raise typer.BadParameter(f"unknown partner {name!r}; known partners: {known}", param_hint="--partner")
+            return partner.name, PartnerKind(partner.kind)
+    known = ", ".join(p.name for p in partners) or "none yet"
+    raise typer.BadParameter(
+        f"unknown partner {name!r}; known partners: {known} "
+        "(add one with `driverlens partners add` or `driverlens seed --demo`)",
+        param_hint="--partner",
+    )
 
 
 def _parse_at(raw: str | None) -> datetime:
