@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
+from driverlens.client.cabs import CabMethods
 from driverlens.client.config import ClientConfig, load_config
 from driverlens.client.download import Downloader, Progress, file_name_from_url
 from driverlens.client.errors import DriverLensClientError, NotFoundError
 from driverlens.client.frames import Engine, read_table, to_frame
 from driverlens.client.models import (
-    CabItem,
-    CabPage,
     DownloadResult,
     Preview,
     ReportInfo,
     ReportRun,
     RunStarted,
     TemplateInfo,
+    day_param,
     format_time,
     parse_time,
 )
@@ -35,7 +33,6 @@ from driverlens.client.transport import DEFAULT_RESOURCE, Transport, default_pol
 from driverlens.client.waiting import WaitCallback, wait_for
 
 ANALYTICS = "/analytics/driver"
-CABS = "/v1.0/my/analytics"
 #: report data spans at most this many days per call (the server's limit).
 MAX_RANGE_DAYS = 3660
 KEEP: Any = object()
@@ -53,19 +50,11 @@ def _body(template: TemplateBody) -> dict[str, Any]:
     return {"json": dict(template)}
 
 
-def _day(value: date | datetime | str) -> str:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).date().isoformat() if value.tzinfo else value.date().isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
-
-
 def _when(value: datetime | str) -> str:
     return format_time(value) if isinstance(value, datetime) else value
 
 
-class DriverLensClient:
+class DriverLensClient(CabMethods):
     """A partner's client of a DriverLens (or Hardware Dev Center) server.
 
     ``base_url`` is the API root; the token endpoint defaults to ``{base_url}/{tenant_id}/oauth2/token``
@@ -278,7 +267,7 @@ class DriverLensClient:
             first: date | datetime | str = anchor - timedelta(days=MAX_RANGE_DAYS)
         else:
             first = start
-        params = {"startDate": _day(first), "endDate": _day(last)}
+        params = {"startDate": day_param(first), "endDate": day_param(last)}
         items = self._items(f"{ANALYTICS}/reportdata/{int(report_id)}", params=params)
         return [ReportRun.from_json(int(report_id), item) for item in items]
 
@@ -371,88 +360,3 @@ class DriverLensClient:
     def read_dataframe(self, run_or_url: str | ReportRun, engine: Engine = "pandas") -> Any:
         """A report file as a pandas or polars DataFrame (``engine="arrow"``: a pyarrow Table)."""
         return to_frame(self.read_table(run_or_url), engine)
-
-    # -- crash dumps --------------------------------------------------------------------------
-
-    def cab_download_url(self, cab_id_hash: str, application_id: str | None = None) -> str:
-        """The signed, expiring URL of a CAB: the IHV form with ``application_id``, else the OEM form."""
-        if application_id is not None:
-            path = f"{CABS}/driver/cabdownload"
-            params = {"applicationId": application_id, "cabIdHash": cab_id_hash}
-        else:
-            path = f"{CABS}/hardware/cabdownload"
-            params = {"cabIdHash": cab_id_hash}
-        response = self.transport.send("GET", path, params=params, ok_statuses=(301, 302, 303, 307, 308))
-        location = response.headers.get("location")
-        if not location:
-            raise DriverLensClientError(
-                f"the CAB download answered HTTP {response.status_code} without a Location header",
-                status=response.status_code,
-            )
-        return self.transport.url(location) if location.startswith("/") else location
-
-    def download_cab(
-        self,
-        cab_id_hash: str,
-        dest: str | Path,
-        *,
-        application_id: str | None = None,
-        progress: Progress | None = None,
-    ) -> DownloadResult:
-        return self.download(self.cab_download_url(cab_id_hash, application_id), dest, progress=progress)
-
-    def cab_batch_page(
-        self,
-        application_id: str,
-        failure_hash: str,
-        *,
-        start_date: date | str | None = None,
-        end_date: date | str | None = None,
-        top: int = 100,
-        skip: int = 0,
-    ) -> CabPage:
-        """One page of the CABs of a failure of your driver, newest first (IHV)."""
-        params: dict[str, Any] = {"applicationId": application_id, "failureHash": failure_hash}
-        params.update(top=top, skip=skip)
-        if start_date is not None:
-            params["startDate"] = _day(start_date)
-        if end_date is not None:
-            params["endDate"] = _day(end_date)
-        return self._cab_page(f"{CABS}/driver/cabdownloadbatch", params)
-
-    def cab_batch(
-        self,
-        application_id: str,
-        failure_hash: str,
-        *,
-        start_date: date | str | None = None,
-        end_date: date | str | None = None,
-        top: int = 100,
-    ) -> Iterator[CabItem]:
-        """Every CAB of a failure, following ``@nextLink`` page after page."""
-        page = self.cab_batch_page(
-            application_id, failure_hash, start_date=start_date, end_date=end_date, top=top
-        )
-        while True:
-            yield from page.items
-            if not page.next_link:
-                return
-            page = self._cab_page(self._same_origin(page.next_link), None)
-
-    def _cab_page(self, path: str, params: dict[str, Any] | None) -> CabPage:
-        response = self.transport.send("GET", path, params=params)
-        payload = json.loads(response.content)
-        body = payload if "Value" in payload else (payload.get("data") or {})
-        return CabPage(
-            items=[CabItem.from_json(item) for item in body.get("Value") or []],
-            next_link=body.get("@nextLink") or None,
-            total_count=int(body.get("TotalCount") or 0),
-        )
-
-    def _same_origin(self, link: str) -> str:
-        """A next link on this server's origin; another origin is re-based here so the token stays home."""
-        target, home = urlsplit(link), urlsplit(self.base_url)
-        if (target.scheme, target.netloc) == (home.scheme, home.netloc) or not target.netloc:
-            return self.transport.url(link)
-        query = f"?{target.query}" if target.query else ""
-        return f"{home.scheme}://{home.netloc}{target.path}{query}"
