@@ -140,6 +140,12 @@ def test_readme_walkthrough_runs_as_written_against_make_run(demo_server: DemoSe
     assert cli_rows[0] == CLI_REPORT_HEADER
     assert 1 <= len(cli_rows) - 1 <= 10, "the CLI template asks for at most 10 rows and the demo has data"
     assert (out / "northwind.cab").stat().st_size > 0
+    sdk = [
+        line
+        for line in result.stdout.splitlines()
+        if "rows, columns ['OSVersion', 'SUM(EventCount)']" in line
+    ]
+    assert len(sdk) == 1 and " 0 rows" not in sdk[0], "the SDK example reads its report"
     assert "Completed" in result.stdout
     blocks = len(bash_blocks(walkthrough_section(read_readme(ROOT))))
     print(f"README walkthrough: {blocks} bash blocks, {len(rows) - 1} report rows, {elapsed:.1f} s")
