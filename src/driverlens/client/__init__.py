@@ -9,6 +9,7 @@ with DriverLensClient("http://127.0.0.1:8000", tenant_id, client_id, secret) as 
     dl.download(run, "report.csv")
 """
 
+from driverlens.client.aio import AsyncDriverLensClient
 from driverlens.client.client import KEEP, DriverLensClient
 from driverlens.client.errors import (
     AuthError,
@@ -41,6 +42,7 @@ from driverlens.client.models import (
 
 __all__ = [
     "KEEP",
+    "AsyncDriverLensClient",
     "AuthError",
     "CabItem",
     "CabPage",

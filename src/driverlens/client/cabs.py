@@ -93,11 +93,16 @@ class CabMethods:
         page = self.cab_batch_page(
             application_id, failure_hash, start_date=start_date, end_date=end_date, top=top
         )
-        while True:
-            yield from page.items
-            if not page.next_link:
-                return
-            page = self._cab_page(self._same_origin(page.next_link), None)
+        current: CabPage | None = page
+        while current is not None:
+            yield from current.items
+            current = self.cab_next_page(current)
+
+    def cab_next_page(self, page: CabPage) -> CabPage | None:
+        """The page after ``page`` (its ``@nextLink``), or None after the last one."""
+        if not page.next_link:
+            return None
+        return self._cab_page(self._same_origin(page.next_link), None)
 
     def _cab_page(self, path: str, params: dict[str, Any] | None) -> CabPage:
         response = self.transport.send("GET", path, params=params)
