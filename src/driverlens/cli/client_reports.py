@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.filesize import decimal
 from rich.progress import (
     BarColumn,
     DownloadColumn,
@@ -230,12 +231,17 @@ def _report_download(result: DownloadResult, as_json: bool) -> None:
         "sha256": result.sha256,
         "verified": result.verified,
         "resumedFrom": result.resumed_from,
+        "seconds": round(result.seconds, 3),
     }
+    fetched = result.bytes - result.resumed_from
+    speed = decimal(int(fetched / result.seconds)) + "/s" if result.seconds > 0 else "?"
     check = "checksum verified" if result.verified else "no checksum to verify"
     resumed = f", resumed at byte {result.resumed_from}" if result.resumed_from else ""
-    done(
-        as_json, data, f"saved {result.path} ({result.bytes} bytes, sha256 {result.sha256}, {check}{resumed})"
+    message = (
+        f"saved {result.path}: {result.bytes} bytes in {result.seconds:.2f} s ({speed}{resumed}), "
+        f"sha256 {result.sha256}, {check}"
     )
+    done(as_json, data, message)
 
 
 @reports_app.command("download")

@@ -9,6 +9,7 @@ import logging
 import os
 import random
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -108,6 +109,7 @@ class Downloader:
         if not resume:
             part.unlink(missing_ok=True)
         self._resumed_from = part.stat().st_size if part.exists() else 0
+        started = time.monotonic()
         announced: str | None = None
         attempt = 0
         while True:
@@ -134,7 +136,8 @@ class Downloader:
             )
         size = part.stat().st_size
         os.replace(part, dest)
-        return DownloadResult(dest, size, actual, self._resumed_from, verified=wanted is not None)
+        seconds = time.monotonic() - started
+        return DownloadResult(dest, size, actual, self._resumed_from, wanted is not None, seconds)
 
     def _transfer(self, url: str, part: Path, progress: Progress | None) -> str | None:
         """One request appending to ``part``; returns the announced checksum, if any."""

@@ -231,6 +231,8 @@ class DownloadResult:
     resumed_from: int
     verified: bool
     """True when the checksum was compared with an expected or server-provided value."""
+    seconds: float = 0.0
+    """Wall time of the transfer, retries included."""
 
 
 @dataclass(frozen=True)
