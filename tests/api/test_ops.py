@@ -49,6 +49,11 @@ def test_openapi_documents_bearer_auth_and_bodies(server: Server) -> None:
     ]
     assert "400" in create["responses"] and "401" in create["responses"]
     assert "/{tenantId}/oauth2/token" in spec["paths"]
+    for path, item in spec["paths"].items():
+        for method, operation in item.items():
+            needs_token = path.startswith(("/analytics/", "/v1.0/"))
+            assert (operation.get("security") == [{"bearerAuth": []}]) is needs_token, (method, path)
+            assert "422" not in operation["responses"], (method, path)
     assert httpx.get(server.base_url + "/docs").status_code == 200
 
 

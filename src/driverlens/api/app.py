@@ -8,7 +8,10 @@ from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from starlette.routing import BaseRoute
 
 from driverlens import __version__
 from driverlens.api.context import build_context
@@ -18,6 +21,7 @@ from driverlens.api.health import count_runs_by_state
 from driverlens.api.middleware import RequestContextMiddleware
 from driverlens.api.routes import cabs, dataset, ops, reports, templates, tokens
 from driverlens.api.schemas import CONDITION_SCHEMA
+from driverlens.api.security import BEARER_SCHEME, BEARER_SCHEME_NAME, principal
 from driverlens.callbacks.ssrf import CallbackGuard
 from driverlens.clock import Clock, SystemClock
 from driverlens.metadata.database import Database
@@ -61,12 +65,12 @@ def create_app(
         app.include_router(router)
     app.include_router(build_files_router(ctx.blobs, ctx.signer))
     app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics)
-    _install_openapi(app)
+    _install_openapi(app, [*routers, *extra_routers])
     ctx.metrics.runs_by_state = partial(count_runs_by_state, ctx.db)
     return app
 
 
-def _install_openapi(app: FastAPI) -> None:
+def _install_openapi(app: FastAPI, app_routers: Sequence[APIRouter]) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             with warnings.catch_warnings():
@@ -76,11 +80,28 @@ def _install_openapi(app: FastAPI) -> None:
                     title=app.title, version=app.version, description=app.description, routes=app.routes
                 )
             _tidy_operations(schema)
+            _declare_bearer_auth(schema, [r for router in app_routers for r in router.routes])
             schema.setdefault("components", {}).setdefault("schemas", {})["Condition"] = CONDITION_SCHEMA
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_bearer_auth(schema: dict[str, Any], routes: Sequence[BaseRoute]) -> None:
+    """Mark every operation whose handler depends on ``principal`` as needing the bearer token."""
+    schema.setdefault("components", {}).setdefault("securitySchemes", {})[BEARER_SCHEME_NAME] = BEARER_SCHEME
+    for route in routes:
+        if not isinstance(route, APIRoute) or not _uses_principal(route.dependant):
+            continue
+        for method in route.methods or ():
+            operation = schema["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is not None:
+                operation["security"] = [{BEARER_SCHEME_NAME: []}]
+
+
+def _uses_principal(dependant: Dependant) -> bool:
+    return any(d.call is principal or _uses_principal(d) for d in dependant.dependencies)
 
 
 def _tidy_operations(schema: dict[str, Any]) -> None:

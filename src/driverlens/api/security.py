@@ -5,20 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.security import HTTPBearer
 
 from driverlens.api.context import ApiContext, get_context
 from driverlens.auth.principal import Principal
 from driverlens.auth.service import principal_from_claims
 from driverlens.errors import Unauthorized
 
-# Declared for the OpenAPI document; the header is parsed below so every failure gets our 401.
-bearer_scheme = HTTPBearer(
-    auto_error=False,
-    scheme_name="bearerAuth",
-    bearerFormat="JWT",
-    description="Access token from POST /{tenantId}/oauth2/token (client-credentials grant).",
-)
+# The OpenAPI security scheme; ``app.py`` attaches it to every operation that calls ``principal`` (the
+# header is parsed here rather than by FastAPI's HTTPBearer, so every failure gets our 401 envelope).
+BEARER_SCHEME_NAME = "bearerAuth"
+BEARER_SCHEME: dict[str, str] = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "Access token from POST /{tenantId}/oauth2/token (client-credentials grant).",
+}
 
 
 def bearer_token(request: Request) -> str:
@@ -53,7 +54,6 @@ def _lookup(ctx: ApiContext, claims: dict[str, Any]) -> Principal:
 
 async def principal(
     request: Request,
-    _declared: object = Depends(bearer_scheme),
     ctx: ApiContext = Depends(get_context),
 ) -> Principal:
     """The authenticated caller; 401 for any token problem, 429 when the client is over its rate."""
