@@ -32,19 +32,20 @@ def test_429_is_retried_after_the_servers_retry_after(limited_server: Server) ->
         time.sleep(seconds)
 
     args = (limited_server.base_url, creds.tenant_id, creds.client_id, creds.secret)
+    calls = 0
     with DriverLensClient(*args, sleep=sleep) as client:
         started = time.monotonic()
-        for _ in range(PER_MINUTE + 3):  # the burst is one minute's allowance
+        # the burst is one minute's allowance; slow calls refill it, so keep going until a 429 came
+        while not slept and calls < PER_MINUTE * 4:
             client.list_reports()
+            calls += 1
+        client.list_reports()  # and the bucket still lets a patient client through
         elapsed = time.monotonic() - started
     assert slept and max(slept) >= 1.0, slept  # Retry-After (whole seconds) was honoured
-    assert elapsed >= 1.0
     with DriverLensClient(*args, retries=0) as impatient, pytest.raises(RateLimitedError) as caught:
-        for _ in range(PER_MINUTE + 3):
+        for _ in range(PER_MINUTE * 4):
             impatient.list_reports()
     error = caught.value
     assert error.status == 429 and error.retry_after_s and error.tracking_id
     assert "too many requests" in error.messages[0]
-    print(
-        f"rate limit: {len(slept)} waits, {sum(slept):.1f} s slept, {PER_MINUTE + 3} calls in {elapsed:.1f} s"
-    )
+    print(f"rate limit: {len(slept)} waits, {sum(slept):.1f} s slept, {calls + 1} calls in {elapsed:.1f} s")

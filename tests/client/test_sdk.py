@@ -147,7 +147,7 @@ def test_wait_for_a_run_that_never_comes_times_out_with_progress(make_client: Cl
     started = time.monotonic()
     with pytest.raises(WaitTimeout, match="no run has started yet"):
         client.wait_for_completed_run(report_id, timeout=1.0, poll=0.2, progress=polls.append)
-    assert 1.0 <= time.monotonic() - started < 5
+    assert 1.0 <= time.monotonic() - started < 20  # generous: a loaded machine answers slowly
     assert len(polls) >= 3 and all(p.run is None for p in polls)
 
 
