@@ -1,8 +1,10 @@
-"""The README's five-minute walkthrough, executed as written against a real `driverlens demo` process.
+"""The README's five-minute walkthrough, executed as written against real DriverLens processes.
 
 The blocks run in one bash process with `set -euo pipefail`, in a scratch directory laid out like a
 clone after `make run` (`./var` is the data dir, `.venv` is this interpreter's environment); only the
-`BASE=` line is changed, to the port of the server started here.
+`BASE=` line is changed, to the port of the server started here. It runs twice: against
+`driverlens demo` (what `make run` starts), and against the "API and several workers on PostgreSQL"
+shape of docs/operations.md (`seed --demo`, `serve --no-worker`, two `driverlens worker` processes).
 """
 
 from __future__ import annotations
@@ -10,11 +12,12 @@ from __future__ import annotations
 import csv
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -42,6 +45,7 @@ REPORT_HEADER = [
     "DCOUNT(DeviceId)",
 ]
 CLI_REPORT_HEADER = ["Model", "DriverName", "FailureName", "CabIdHash", "SUM(EventCount)"]
+SDK_LINE = "rows, columns ['OSVersion', 'SUM(EventCount)']"
 BASH = shutil.which("bash")
 CURL = shutil.which("curl")
 
@@ -49,64 +53,112 @@ pytestmark = pytest.mark.skipif(BASH is None or CURL is None, reason="the walkth
 
 
 @dataclass
-class DemoServer:
-    base_url: str
+class Deployment:
+    """DriverLens processes sharing one scratch "clone" directory (their cwd; `./var` is the data dir)."""
+
     workdir: Path
-    log_path: Path
-    process: subprocess.Popen[bytes]
+    env: dict[str, str]
+    base_url: str = ""
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
-    def log_tail(self) -> str:
-        return self.log_path.read_text(encoding="utf-8", errors="replace")[-4000:]
+    def log(self, name: str) -> str:
+        return (self.workdir.parent / f"{name}.log").read_text(encoding="utf-8", errors="replace")
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {name} log\n{self.log(name)[-3000:]}" for name in self.processes)
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        with open(self.workdir.parent / f"{name}.log", "wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "driverlens", *args],
+                cwd=self.workdir,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.processes[name] = process
+        return process
+
+    def run(self, *args: str) -> None:
+        done = subprocess.run(
+            [sys.executable, "-m", "driverlens", *args],
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"driverlens {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}"
+
+    def wait_ready(self) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {process.returncode}:\n{self.logs()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"DriverLens did not become ready:\n{self.logs()}")
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=5)
 
 
-def _clean_environment(workdir: Path) -> dict[str, str]:
-    """This environment without DriverLens settings, so `./var` and the defaults apply as after `make run`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVERLENS_")}
-    env["DRIVERLENS_CLIENT_CONFIG"] = str(workdir / "client-config.json")
-    env["HOME"] = str(workdir)
-    return env
-
-
-@pytest.fixture
-def demo_server(tmp_path: Path) -> Iterator[DemoServer]:
-    """`driverlens demo` (what `make run` starts) on a free port, with the scratch directory as cwd."""
+def _deployment(tmp_path: Path, extra_env: Mapping[str, str] | None = None) -> Deployment:
     workdir = tmp_path / "clone"
     workdir.mkdir()
     (workdir / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    # No inherited DriverLens settings, so `./var` and the defaults apply as after `make run`.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVERLENS_")}
+    env.update(DRIVERLENS_CLIENT_CONFIG=str(workdir / "client-config.json"), HOME=str(workdir))
+    env.update(extra_env or {})
+    return Deployment(workdir, env)
+
+
+@pytest.fixture
+def demo_deployment(tmp_path: Path) -> Iterator[Deployment]:
+    """`driverlens demo` (what `make run` starts) on a free port."""
+    deployment = _deployment(tmp_path)
     port = free_port()
-    log_path = tmp_path / "demo.log"
-    command = [sys.executable, "-m", "driverlens", "demo", "--rows", "20000", "--port", str(port)]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(
-            command, cwd=workdir, env=_clean_environment(workdir), stdout=log, stderr=subprocess.STDOUT
-        )
-    server = DemoServer(f"http://127.0.0.1:{port}", workdir, log_path, process)
+    deployment.base_url = f"http://127.0.0.1:{port}"
     try:
-        _wait_ready(server)
-        yield server
+        deployment.start("demo", "demo", "--rows", "20000", "--port", str(port))
+        deployment.wait_ready()
+        yield deployment
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        deployment.stop()
 
 
-def _wait_ready(server: DemoServer) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(
-                f"driverlens demo exited with {server.process.returncode}:\n{server.log_tail()}"
-            )
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"driverlens demo did not become ready:\n{server.log_tail()}")
+@pytest.fixture
+def scaled_deployment(tmp_path: Path, fresh_postgres_url: Callable[[], str]) -> Iterator[Deployment]:
+    """An API without a worker and two worker processes on a PostgreSQL metadata store."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {"DRIVERLENS_DATABASE_URL": fresh_postgres_url(), "DRIVERLENS_PUBLIC_BASE_URL": base_url}
+    deployment = _deployment(tmp_path, env)
+    deployment.base_url = base_url
+    try:
+        deployment.run("seed", "--demo", "--rows", "20000")
+        deployment.start("api", "serve", "--no-worker", "--port", str(port))
+        deployment.start("worker-1", "worker", "--concurrency", "1", "--poll-seconds", "0.5")
+        deployment.start("worker-2", "worker", "--concurrency", "1", "--poll-seconds", "0.5")
+        deployment.wait_ready()
+        yield deployment
+    finally:
+        deployment.stop()
 
 
 def _run_bash(
@@ -118,37 +170,55 @@ def _run_bash(
     )
 
 
-def test_readme_walkthrough_runs_as_written_against_make_run(demo_server: DemoServer) -> None:
-    script = walkthrough_script(read_readme(ROOT), demo_server.base_url)
+def _read_csv(path: Path) -> list[list[str]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def _run_walkthrough(deployment: Deployment) -> str:
+    """Run every README block against the deployment; check what it downloaded; return its output."""
+    script = walkthrough_script(read_readme(ROOT), deployment.base_url)
     started = time.monotonic()
-    result = _run_bash(script, demo_server.workdir, _clean_environment(demo_server.workdir), timeout=150)
+    result = _run_bash(script, deployment.workdir, deployment.env, timeout=150)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, (
         f"the README walkthrough failed (exit {result.returncode}) after {elapsed:.1f} s\n"
-        f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}\n"
-        f"--- server log\n{demo_server.log_tail()}"
+        f"--- stdout\n{result.stdout[-4000:]}\n--- stderr\n{result.stderr[-4000:]}\n{deployment.logs()}"
     )
-    out = demo_server.workdir / "var" / "walkthrough"
-    with open(out / "top-failures.csv", newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh))
+    out = deployment.workdir / "var" / "walkthrough"
+    rows = _read_csv(out / "top-failures.csv")
     assert rows[0] == REPORT_HEADER
     assert 1 <= len(rows) - 1 <= 20, "the template asks for at most 20 rows and the demo has data"
     assert all(row[0] and int(row[4]) >= 1 for row in rows[1:])
     assert (out / "crash.cab").stat().st_size > 0
-    with open(out / "recent-cabs.csv", newline="", encoding="utf-8") as fh:
-        cli_rows = list(csv.reader(fh))
+    assert "Completed" in result.stdout
+    cli_rows = _read_csv(out / "recent-cabs.csv")
     assert cli_rows[0] == CLI_REPORT_HEADER
     assert 1 <= len(cli_rows) - 1 <= 10, "the CLI template asks for at most 10 rows and the demo has data"
     assert (out / "northwind.cab").stat().st_size > 0
-    sdk = [
-        line
-        for line in result.stdout.splitlines()
-        if "rows, columns ['OSVersion', 'SUM(EventCount)']" in line
-    ]
+    sdk = [line for line in result.stdout.splitlines() if SDK_LINE in line]
     assert len(sdk) == 1 and " 0 rows" not in sdk[0], "the SDK example reads its report"
-    assert "Completed" in result.stdout
     blocks = len(bash_blocks(walkthrough_section(read_readme(ROOT))))
     print(f"README walkthrough: {blocks} bash blocks, {len(rows) - 1} report rows, {elapsed:.1f} s")
+    return result.stdout
+
+
+def test_readme_walkthrough_runs_as_written_against_make_run(demo_deployment: Deployment) -> None:
+    _run_walkthrough(demo_deployment)
+
+
+def test_readme_walkthrough_runs_against_an_api_and_two_workers_on_postgresql(
+    scaled_deployment: Deployment,
+) -> None:
+    _run_walkthrough(scaled_deployment)
+    assert "worker: off" in scaled_deployment.log("api"), "the API must not run reports itself here"
+    # Graceful stop, as docs/operations.md describes it: SIGTERM, exit 0, "stopped" in the log.
+    for name in ("worker-1", "worker-2"):
+        process = scaled_deployment.processes[name]
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert "stopping after the runs in hand" in scaled_deployment.log(name)
+        assert " stopped" in scaled_deployment.log(name)
 
 
 def test_the_runner_fails_when_a_block_fails(tmp_path: Path) -> None:
