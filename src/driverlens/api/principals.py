@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 from driverlens.auth.principal import Principal
 
-# How long a client's partner mapping is reused before the metadata store is asked again; this bounds
-# how long a revoked client's unexpired tokens keep working through this process.
+# How long a client's partner mapping is reused before it is read again in full (revocation is checked
+# on every request all the same, with one small query).
 PRINCIPAL_TTL_S = 5.0
 
 
