@@ -5,8 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import re
 import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -145,3 +150,37 @@ def test_the_documented_callback_retry_schedule_is_the_policy() -> None:
     assert "15 s, 30 s, 1, 2, 4, 8, 16, 32, 64, 128 and\n256 min, then 6 h and 6 h" in text
     assert f"about {sum(waits) / 3600:.1f} h in total" in text
     assert f"by up to {CALLBACK_RETRY.jitter:.0%}" in text
+
+
+def _section(text: str, heading: str) -> str:
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else len(text)]
+
+
+@pytest.mark.skipif(shutil.which("sqlite3") is None, reason="the backup example uses the sqlite3 tool")
+def test_the_backup_commands_of_the_guide_make_restorable_copies(tmp_path: Path) -> None:
+    clone = tmp_path / "clone"
+    clone.mkdir()
+    (clone / ".venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRIVERLENS_")}
+    seeded = subprocess.run(
+        [sys.executable, "-m", "driverlens", "seed", "--demo", "--rows", "2000"],
+        cwd=clone, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert seeded.returncode == 0, seeded.stderr
+    script = "\n".join(["set -euo pipefail", *_blocks(_section(_text("operations.md"), "Backups"), "sh")])
+    done = subprocess.run(
+        ["bash", "-c", script], cwd=clone, env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    with sqlite3.connect(clone / "backup" / "metadata.db") as copy:
+        assert copy.execute("SELECT count(*) FROM partners").fetchone() == (3,)
+    restore = {**env, "DRIVERLENS_DATA_DIR": str(tmp_path / "restored")}
+    command = [sys.executable, "-m", "driverlens", "ingest", "--no-progress", "backup/events.parquet"]
+    for expected in ("loaded 2000 rows, skipped 0 duplicates", "loaded 0 rows, skipped 2000 duplicates"):
+        restored = subprocess.run(
+            command, cwd=clone, env=restore, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert restored.returncode == 0, restored.stderr
+        assert expected in restored.stdout
