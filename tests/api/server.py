@@ -121,6 +121,7 @@ def start_server(data_dir: Path, partners: dict[str, Creds], env: Mapping[str, s
         "DRIVERLENS_DATA_DIR": str(data_dir),
         "DRIVERLENS_CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
         "DRIVERLENS_RATE_LIMIT_PER_MINUTE": "1000000",
+        "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
     environment.pop("DRIVERLENS_PUBLIC_BASE_URL", None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from pathlib import Path
 
 import httpx
@@ -62,6 +63,10 @@ def test_tracking_id_is_in_header_body_and_log(server: Server) -> None:
         response = api.get("/analytics/driver/reporttemplate/2000000000")
     tracking = response.headers["x-tracking-id"]
     assert response.json()["errors"][0]["trackingId"] == tracking
+    # The access line is written just after the response is sent: give it a moment.
+    deadline = time.monotonic() + 5
+    while f"trackingId={tracking}" not in server.log_text() and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert f"trackingId={tracking}" in server.log_text()
 
 
