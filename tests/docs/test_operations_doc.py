@@ -184,3 +184,15 @@ def test_the_backup_commands_of_the_guide_make_restorable_copies(tmp_path: Path)
         )
         assert restored.returncode == 0, restored.stderr
         assert expected in restored.stdout
+
+
+def test_the_architecture_package_table_lists_every_package_and_module() -> None:
+    table = _section(_text("architecture.md"), "Packages")
+    listed: set[str] = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            listed |= set(re.findall(r"`([a-z_]+)`", line.split("|")[1]))
+    source = ROOT / "src" / "driverlens"
+    actual = {p.name for p in source.iterdir() if (p / "__init__.py").exists()}
+    actual |= {p.stem for p in source.glob("*.py") if not p.name.startswith("__")}
+    assert listed == actual, f"missing from the table: {actual - listed}; not in the code: {listed - actual}"
