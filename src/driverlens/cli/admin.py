@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from sqlalchemy.orm import Session
 
 from driverlens.errors import DriverLensError
 from driverlens.settings import get_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 partners_app = typer.Typer(
     help="Hardware partners (IHVs and OEMs) and their entitlements.", no_args_is_help=True

@@ -8,7 +8,6 @@ from types import FrameType
 
 import typer
 
-from driverlens.runs.worker import WorkerOptions, build_worker
 from driverlens.settings import get_settings
 
 
@@ -19,6 +18,8 @@ def worker(
     grace_seconds: float = typer.Option(20.0, min=0.0, help="On SIGTERM, time to finish runs in hand."),
 ) -> None:
     """Plan, claim and run scheduled reports; deliver callbacks; purge expired files daily."""
+    from driverlens.runs.worker import WorkerOptions, build_worker
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     options = WorkerOptions(lease_s=lease_seconds, poll_s=poll_seconds, grace_s=grace_seconds)
     instance = build_worker(get_settings(), concurrency=concurrency, options=options)
