@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import warnings
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,6 +64,20 @@ def test_full_download_headers(client: TestClient, signer: LinkSigner) -> None:
     assert r.headers["cache-control"] == "no-store"
     assert r.headers["referrer-policy"] == "no-referrer"
     assert r.headers["accept-ranges"] == "bytes"
+
+
+def test_signed_checksum_is_sent_as_repr_digest_on_full_and_partial_responses(
+    client: TestClient, signer: LinkSigner
+) -> None:
+    digest = hashlib.sha256(CONTENT).hexdigest()
+    link = signer.sign(KEY, sha256=digest)
+    expected = f"sha-256=:{base64.b64encode(hashlib.sha256(CONTENT).digest()).decode()}:"
+    assert client.get(link.path_and_query).headers["repr-digest"] == expected
+    partial = client.get(link.path_and_query, headers={"Range": "bytes=2-5"})
+    assert partial.status_code == 206 and partial.headers["repr-digest"] == expected
+    assert "repr-digest" not in client.get(signer.sign(KEY).path_and_query).headers
+    forged = link.path_and_query.replace(digest, hashlib.sha256(b"other").hexdigest())
+    assert client.get(forged).status_code == 403
 
 
 def test_default_filename_is_basename(client: TestClient, signer: LinkSigner) -> None:
@@ -169,7 +185,7 @@ def test_traversal_refused_even_with_a_valid_signature(
 
     key = unquote(raw_path.removeprefix("/files/"))
     # Forge a signature with the real key, as if signing had been bypassed: syntax checks still refuse.
-    sig = signer._signature(b"A" * 32, key, "1772409600", "a", None)
+    sig = signer._signature(b"A" * 32, key, "1772409600", "a", None, None)
     r = client.get(f"{raw_path}?exp=1772409600&kid=a&sig={sig}")
     assert r.status_code == 400, r.text
     assert error_of(r)["code"] == "InvalidInput"

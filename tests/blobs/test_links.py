@@ -36,7 +36,7 @@ def fields(path_and_query: str) -> tuple[str, dict[str, str]]:
 
 
 def verify(signer: LinkSigner, key: str, q: dict[str, str]) -> None:
-    signer.verify(key, q.get("exp"), q.get("kid"), q.get("sig"), q.get("fn"))
+    signer.verify(key, q.get("exp"), q.get("kid"), q.get("sig"), q.get("fn"), q.get("sha256"))
 
 
 def test_expiry_boundary(signer: LinkSigner, clock: FrozenClock) -> None:
@@ -78,6 +78,7 @@ def alterations(key: str, q: dict[str, str]) -> list[tuple[str, str, dict[str, s
         ("sig-truncated", key, {**q, "sig": q["sig"][:-1]}),
         ("sig-padded", key, {**q, "sig": q["sig"] + "="}),
         ("fn-added", key, {**q, "fn": "evil.exe"}),
+        ("sha256-added", key, {**q, "sha256": "0" * 64}),
         ("exp-missing", key, {k: v for k, v in q.items() if k != "exp"}),
         ("exp-garbage", key, {**q, "exp": "12a"}),
     ]
@@ -107,6 +108,18 @@ def test_filename_is_signed(signer: LinkSigner) -> None:
         verify(signer, key, {**q, "fn": "report-8.csv"})
     with pytest.raises(Forbidden):
         verify(signer, key, {k: v for k, v in q.items() if k != "fn"})
+
+
+def test_checksum_is_signed(signer: LinkSigner) -> None:
+    digest = "ab" * 32
+    key, q = fields(signer.sign(KEY, sha256=digest).path_and_query)
+    assert q["sha256"] == digest
+    verify(signer, key, q)
+    for altered in ({**q, "sha256": "ac" + "ab" * 31}, {k: v for k, v in q.items() if k != "sha256"}):
+        with pytest.raises(Forbidden):
+            verify(signer, key, altered)
+    with pytest.raises(ValueError):
+        signer.sign(KEY, sha256="AB" * 32)
 
 
 def test_expired_and_altered_says_invalid(signer: LinkSigner, clock: FrozenClock) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import re
 import uuid
@@ -102,10 +103,13 @@ def build_files_router(store: BlobStore, signer: LinkSigner) -> APIRouter:
         """Stream a report file or CAB named by a signed, expiring link."""
         params = request.query_params
         filename = params.get("fn")
+        sha256 = params.get("sha256")
         try:
             # The key's syntax is checked first: traversal attempts never reach the signer or the disk.
             store_key = validate_key(key)
-            signer.verify(store_key, params.get("exp"), params.get("kid"), params.get("sig"), filename)
+            signer.verify(
+                store_key, params.get("exp"), params.get("kid"), params.get("sig"), filename, sha256
+            )
             info = store.stat(store_key)
         except DriverLensError as exc:
             return _error(exc.status, exc.code, exc.message, exc.target)
@@ -125,6 +129,9 @@ def build_files_router(store: BlobStore, signer: LinkSigner) -> APIRouter:
             "X-Content-Type-Options": "nosniff",
             "Accept-Ranges": "bytes",
         }
+        if sha256 is not None:
+            # The whole file's digest (RFC 9530), also on partial responses, so resumed downloads verify.
+            headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"
         status = 200
         start, length = 0, info.size
         if byte_range is not None:
