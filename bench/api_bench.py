@@ -61,16 +61,19 @@ def _free_port() -> int:
 
 def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 60
+    last = "no answer"
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}")
         try:
-            if httpx.get(url, timeout=2).status_code == 200:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
                 return
-        except httpx.HTTPError:
-            pass
+            last = f"{response.status_code} {response.text[:300]}"
+        except httpx.HTTPError as exc:
+            last = repr(exc)
         time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer")
+    raise RuntimeError(f"{url} did not answer 200 within 60 s (last: {last})")
 
 
 def _prepare(data_dir: Path) -> tuple[str, str, str]:
@@ -142,6 +145,7 @@ def main() -> dict[str, Any]:
         env.pop("DRIVERLENS_PUBLIC_BASE_URL", None)
         env.pop("DRIVERLENS_DATABASE_URL", None)
         api_port, bare_port = _free_port(), _free_port()
+        server_log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 (closed in finally)
         try:
             processes.append(
                 subprocess.Popen(
@@ -157,8 +161,8 @@ def main() -> dict[str, Any]:
                         "warning",
                     ],
                     env=env,
-                    stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stdout=server_log,
+                    stderr=subprocess.STDOUT,
                 )
             )
             processes.append(
@@ -180,7 +184,12 @@ def main() -> dict[str, Any]:
                 )
             )
             api, bare = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
-            _wait(api + "/healthz", processes[0])
+            try:
+                _wait(api + "/healthz", processes[0])
+            except RuntimeError:
+                server_log.flush()
+                print((Path(tmp) / "server.log").read_text(errors="replace")[-3000:], file=sys.stderr)
+                raise
             _wait(bare + "/const", processes[1])
             token = httpx.post(
                 f"{api}/{tenant}/oauth2/token",
@@ -236,6 +245,7 @@ def main() -> dict[str, Any]:
                 process.terminate()
             for process in processes:
                 process.wait(timeout=15)
+            server_log.close()
     ceiling = scenarios["bare FastAPI constant"]["rps"] or 1.0
     bare_cpu = scenarios["bare FastAPI constant"]["cpu_ms_per_request"] or 1e-9
     print(
