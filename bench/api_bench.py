@@ -53,10 +53,16 @@ TEMPLATE = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """Distinct free ports (all sockets are held open together, so no port is handed out twice)."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
@@ -144,7 +150,7 @@ def main() -> dict[str, Any]:
         }
         env.pop("DRIVERLENS_PUBLIC_BASE_URL", None)
         env.pop("DRIVERLENS_DATABASE_URL", None)
-        api_port, bare_port = _free_port(), _free_port()
+        api_port, bare_port = _free_ports(2)
         server_log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 (closed in finally)
         try:
             processes.append(
