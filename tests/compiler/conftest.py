@@ -16,6 +16,8 @@ def con() -> Iterator[duckdb.DuckDBPyConnection]:
     connection = duckdb.connect(":memory:")
     columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
     connection.execute(f"CREATE TABLE failure_events ({columns})")
+    # The store keeps OEM-view rows in a second, OEM-clustered copy; here a view stands in for it.
+    connection.execute("CREATE VIEW failure_events_by_oem AS SELECT * FROM failure_events")
     names = [name for name, _ in STORED_COLUMNS]
     placeholders = ", ".join("?" for _ in names)
     connection.executemany(

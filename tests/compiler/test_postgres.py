@@ -26,6 +26,7 @@ def pg(fresh_postgres_url_module: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True) as connection:
         columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
         connection.execute(f"CREATE TABLE failure_events ({columns})")
+        connection.execute("CREATE VIEW failure_events_by_oem AS SELECT * FROM failure_events")
         names = [name for name, _ in STORED_COLUMNS]
         placeholders = ", ".join("%s" for _ in names)
         with connection.cursor() as cursor:

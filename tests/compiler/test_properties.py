@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from driverlens.catalog import OWNER_COLUMNS, PartnerKind
+from driverlens.catalog import OWNER_COLUMNS, PartnerKind, View
 from driverlens.compiler import DIALECTS, CompiledQuery, Scope, compile_template
 from driverlens.errors import ValidationFailed
 from driverlens.templates import parse_template
@@ -86,7 +86,8 @@ def test_valid_templates_compile_to_one_scoped_select(body: dict[str, Any], repo
     tree = query.tree
     assert isinstance(tree, exp.Select)
     assert len(list(tree.find_all(exp.Select))) == 1
-    assert [t.name for t in tree.find_all(exp.Table)] == ["failure_events"]
+    expected_table = {View.IHV_DRIVER: "failure_events", View.OEM_DRIVER: "failure_events_by_oem"}
+    assert [t.name for t in tree.find_all(exp.Table)] == [expected_table[scope.kind.view]]
     where = tree.args["where"].this
     conjuncts = list(where.flatten()) if isinstance(where, exp.And) else [where]
     owner = OWNER_COLUMNS[scope.kind.view]

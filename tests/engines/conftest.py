@@ -80,6 +80,8 @@ def make_event_source(tmp_path: Path) -> Callable[[list[dict[str, Any]]], FileEv
         names = [name for name, _ in STORED_COLUMNS]
         with duckdb.connect(str(path)) as conn:
             conn.execute(f"CREATE TABLE failure_events ({columns})")
+            # The event store's OEM-clustered copy, which OEMDriver queries read.
+            conn.execute("CREATE VIEW failure_events_by_oem AS SELECT * FROM failure_events")
             placeholders = ", ".join("?" for _ in names)
             conn.executemany(
                 f"INSERT INTO failure_events VALUES ({placeholders})",

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
-from driverlens.events.demo import DEMO_PARTNERS
+from driverlens.events.demo import DEMO_PARTNERS, OTHER_IHVS, OTHER_OEMS
+from driverlens.events.seed import DEMO_IHV_SHARES
 from driverlens.events.vocabulary import FAILURE_NAMESPACE
 
 from .conftest import NOW
@@ -63,13 +64,32 @@ def test_seeded_events_have_a_realistic_shape(store: EventStore) -> None:
             today - timedelta(days=90),
             today - timedelta(days=1),
         )
+        # A shared store: many vendors and makers; each demo partner owns a modest share.
         ihvs = {p.name for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV}
         oem = next(p for p in DEMO_PARTNERS if p.kind is PartnerKind.OEM)
-        assert {
-            r[0] for r in con.execute("SELECT DISTINCT IhvPartner FROM failure_events").fetchall()
-        } == ihvs
-        (oem_share,) = one(f"SELECT avg(CAST(OemPartner = '{oem.name}' AS INT)) FROM failure_events")
-        assert 0.25 < oem_share < 0.45  # type: ignore[operator]
+        ihv_share = dict(
+            con.execute(
+                "SELECT IhvPartner, count(*) / sum(count(*)) OVER () FROM failure_events GROUP BY 1"
+            ).fetchall()
+        )
+        assert set(ihv_share) == ihvs | {o.name for o in OTHER_IHVS}
+        assert abs(ihv_share["Contoso Graphics"] - DEMO_IHV_SHARES["Contoso Graphics"]) < 0.001
+        assert all(0.05 <= ihv_share[name] <= 0.15 for name in ihvs)
+        assert max(ihv_share.values()) < 0.25 and min(ihv_share.values()) > 0.001
+        # Each vendor's failures are in its own drivers only.
+        for vendor in OTHER_IHVS[:3]:
+            drivers = con.execute(
+                "SELECT DISTINCT DriverName FROM failure_events WHERE IhvPartner = ?", [vendor.name]
+            ).fetchall()
+            assert {d for (d,) in drivers} <= set(vendor.drivers)
+        oem_share = dict(
+            con.execute(
+                "SELECT OemPartner, count(*) / sum(count(*)) OVER () FROM failure_events GROUP BY 1"
+            ).fetchall()
+        )
+        assert set(oem_share) == {oem.name, *OTHER_OEMS}
+        assert 0.08 < oem_share[oem.name] < 0.16
+        assert max(oem_share.values()) < 0.3
         assert one(
             "SELECT count(*) FROM failure_events WHERE (OemPartner = $n) <> (OEMName = $n)", {"n": oem.name}
         ) == (0,)

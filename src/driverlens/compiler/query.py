@@ -1,4 +1,4 @@
-"""Template + scope + window -> a SQLGlot SELECT over ``failure_events``.
+"""Template + scope + window -> a SQLGlot SELECT over the failure events (one table per view).
 
 Identifiers come only from the column catalogue and values only become typed literals: nothing a
 client sends is ever formatted into SQL text, so no value can change the shape of the query.
@@ -14,12 +14,15 @@ from datetime import date, datetime
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
-from driverlens.catalog import OWNER_COLUMNS, Aggregate, Column, ColumnType, Operator
+from driverlens.catalog import OWNER_COLUMNS, Aggregate, Column, ColumnType, Operator, View
 from driverlens.compiler.window import DataWindow, Scope
 from driverlens.errors import DriverLensError, Forbidden
 from driverlens.templates import AggregateExpr, Attribute, Condition, Predicate, Scalar, Template
 
 EVENTS_TABLE = "failure_events"
+# The table each view reads: the event store keeps OEM-view rows in a second copy clustered by
+# (OEM partner, FailureDate), so both views' per-partner scans prune (see driverlens.events.store).
+EVENTS_TABLES: dict[View, str] = {View.IHV_DRIVER: EVENTS_TABLE, View.OEM_DRIVER: "failure_events_by_oem"}
 DATE_COLUMN = "FailureDate"
 DIALECTS = ("duckdb", "spark", "postgres")
 
@@ -72,7 +75,7 @@ def compile_template(
         filters.append(_condition(template.condition))
     query = (
         exp.Select(expressions=outputs)
-        .from_(exp.Table(this=exp.to_identifier(EVENTS_TABLE, quoted=True)), copy=False)
+        .from_(exp.Table(this=exp.to_identifier(EVENTS_TABLES[template.view], quoted=True)), copy=False)
         .where(_all_of(filters), copy=False)
     )
     if template.aggregates:

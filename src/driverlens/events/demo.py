@@ -51,8 +51,53 @@ DEMO_PARTNERS: tuple[DemoPartner, ...] = (
     ),
 )
 
-# Machine makers that are not DriverLens partners; their events are owned by the maker's name.
-OTHER_OEMS: tuple[str, ...] = ("Adatum Corporation", "Litware Inc.", "Tailspin Toys", "Proseware")
+# Machine makers that are not DriverLens partners; their events are owned by the maker's name. A shared
+# telemetry store covers every maker: the demo OEM owns ``DEMO_OEM_SHARE`` of the machines (see seed.py),
+# these share the rest with a Zipf skew, biggest first.
+OTHER_OEMS: tuple[str, ...] = (
+    "Adatum Corporation", "Litware Inc.", "Tailspin Toys", "Proseware", "Trey Research", "Wingtip Toys",
+    "VanArsdel Ltd.", "Woodgrove Devices", "Relecloud", "Lucerne Computing", "Alpine Systems",
+    "Coho Machines", "Fourth Coffee PCs", "Humongous Hardware", "Wide World Machines", "Blue Yonder Tech",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class OtherIhv:
+    """A driver vendor that is not a DriverLens partner; it owns its drivers' failures by its name."""
+
+    name: str
+    drivers: tuple[str, ...]
+    application_ids: tuple[str, ...]
+    submission_ids: tuple[str, ...]
+
+
+_OTHER_IHV_NAMES: tuple[tuple[str, str], ...] = (
+    ("Adventure Works Storage", "awstor"), ("Litware Networks", "lwnet"), ("Proseware Input", "pwinput"),
+    ("Trey Wireless", "treywl"), ("Datum Sensors", "datsens"), ("Lamna Bluetooth", "lambt"),
+    ("Margie Imaging", "mgimg"), ("Southridge Video", "srvid"), ("Consolidated Chipsets", "ccchip"),
+    ("Coho Thunderbolt", "cohotb"), ("Bellows Camera", "belcam"), ("Graphic Design Silicon", "gdsgpu"),
+    ("Woodgrove Security", "wgsec"), ("City Power Management", "cpmpwr"), ("Nod Touch", "nodtouch"),
+    ("Munson Card Readers", "munscr"), ("First Up Ethernet", "fueth"), ("Relecloud Modems", "rcmodem"),
+    ("Wide World Printing", "wwprint"), ("Tailwind Fingerprint", "twfp"), ("Olympia Serial", "olyser"),
+    ("Alpine Audio Codecs", "alpcodec"), ("Blue Yonder GNSS", "bygnss"), ("Humongous NVMe", "hgnvme"),
+    ("School Fine Displays", "sfdisp"), ("Liberty Haptics", "libhap"), ("Fourth Coffee USB", "fcusb"),
+    ("Best For You Sensors", "bfysens"), ("Lucerne Docking", "lucdock"), ("VanArsdel Keyboards", "vakbd"),
+)  # fmt: skip
+_DRIVER_KINDS = ("", "km", "svc", "flt")
+
+
+def _other_ihv(index: int, name: str, stem: str) -> OtherIhv:
+    count = 2 + index % 3
+    return OtherIhv(
+        name=name,
+        drivers=tuple(f"{stem}{kind}.sys" for kind in _DRIVER_KINDS[:count]),
+        application_ids=tuple(f"146311895{index:04d}{k:04d}" for k in range(2)),
+        submission_ids=tuple(f"115292150570{index:03d}{k:04d}" for k in range(2)),
+    )
+
+
+# Driver vendors that are not partners: together they own most failures, as in real shared telemetry.
+OTHER_IHVS: tuple[OtherIhv, ...] = tuple(_other_ihv(i, n, s) for i, (n, s) in enumerate(_OTHER_IHV_NAMES))
 
 
 def demo_partner(name: str) -> DemoPartner:

@@ -19,7 +19,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 from driverlens.catalog import ColumnType
 from driverlens.errors import IngestError, Problem
 from driverlens.events.schema import ALLOWED_VALUES, COLUMN_NAMES, COLUMN_TYPES, REQUIRED_COLUMNS, quoted
-from driverlens.events.store import EventStore, IngestReport, append_clustered
+from driverlens.events.store import EventStore, IngestReport, append_clustered, append_mark, mirror_appended
 
 MAX_LISTED_ERRORS = 20
 _FORMATS = {".csv": "csv", ".csv.gz": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -74,8 +74,11 @@ def ingest_files(
         con.execute("SET TimeZone = 'UTC'")
         con.execute("BEGIN")
         try:
+            mark = append_mark(con)
             for i, path in enumerate(paths):
                 results.append(_ingest_one(con, path, i, skip_invalid, advance))
+            if any(r.loaded for r in results):
+                mirror_appended(con, mark)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -9,11 +9,22 @@ import pyarrow as pa
 from driverlens.catalog import COLUMNS, OWNER_COLUMNS, STORED_COLUMNS, ColumnType, View
 
 TABLE = "failure_events"
+# The same events clustered for the OEM view (the compiler reads it for OEMDriver templates).
+OEM_TABLE = "failure_events_by_oem"
+TABLE_BY_VIEW: Mapping[View, str] = {View.IHV_DRIVER: TABLE, View.OEM_DRIVER: OEM_TABLE}
 
-# Stored events are clustered by owning IHV partner then failure date (see docs in store.py).
+# Stored events are clustered by owning partner then failure date, once per view (see store.py).
 CLUSTER_KEY: tuple[str, ...] = (OWNER_COLUMNS[View.IHV_DRIVER], "FailureDate", OWNER_COLUMNS[View.OEM_DRIVER])
+OEM_CLUSTER_KEY: tuple[str, ...] = (
+    OWNER_COLUMNS[View.OEM_DRIVER],
+    "FailureDate",
+    OWNER_COLUMNS[View.IHV_DRIVER],
+)
 
 COLUMN_NAMES: tuple[str, ...] = tuple(name for name, _ in STORED_COLUMNS)
+# The OEM copy leaves out EventId: dedupe reads the main table, and a random 36-character id is the
+# most expensive column to write (about a third of the copy's cost).
+OEM_COLUMN_NAMES: tuple[str, ...] = tuple(name for name in COLUMN_NAMES if name != "EventId")
 COLUMN_TYPES: dict[str, ColumnType] = dict(STORED_COLUMNS)
 
 # Columns every ingested row must fill; the rest may be empty (telemetry is often partial).
@@ -60,11 +71,11 @@ def arrow_schema() -> pa.Schema:
     )
 
 
-def create_table_sql(table: str = TABLE) -> str:
-    """DDL of the event table. Identifiers come from the catalogue only."""
+def create_table_sql(table: str = TABLE, columns: tuple[str, ...] = COLUMN_NAMES) -> str:
+    """DDL of an event table (the main one by default). Identifiers come from the catalogue only."""
     cols = ",\n  ".join(
-        f'"{name}" {ctype.duckdb_type}{" NOT NULL" if name in REQUIRED_COLUMNS else ""}'
-        for name, ctype in STORED_COLUMNS
+        f'"{name}" {COLUMN_TYPES[name].duckdb_type}{" NOT NULL" if name in REQUIRED_COLUMNS else ""}'
+        for name in columns
     )
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)"
 

@@ -1,4 +1,5 @@
-"""Synthetic failure telemetry: vectorised with numpy, deterministic per seed, owned by the demo partners."""
+"""Synthetic failure telemetry: vectorised with numpy, deterministic per seed; many vendors and makers, the
+demo partners among them own a modest share (the rest belongs to vendors and makers that are not partners)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,21 @@ import pyarrow as pa
 from driverlens.catalog import PartnerKind
 from driverlens.clock import ensure_utc
 from driverlens.events import vocabulary as voc
-from driverlens.events.demo import DEMO_PARTNERS, OTHER_OEMS, DemoPartner
+from driverlens.events.demo import DEMO_PARTNERS, OTHER_IHVS, OTHER_OEMS
 from driverlens.events.schema import COLUMN_NAMES, quoted
-from driverlens.events.store import EventStore, append_clustered
+from driverlens.events.store import EventStore, append_clustered, append_mark, mirror_appended
 
 CHUNK_ROWS = 1_000_000
-# Share of machines made by the demo OEM; the rest belong to makers that are not partners.
-DEMO_OEM_SHARE = 0.35
+# A shared telemetry store holds the failures of every vendor's drivers on every maker's machines; one
+# partner owns a small share. Shares of events owned by the demo IHVs; vendors that are not partners
+# (``demo.OTHER_IHVS``) own the rest with a Zipf skew.
+DEMO_IHV_SHARES: dict[str, float] = {"Contoso Graphics": 0.12, "Fabrikam Audio": 0.07}
+OTHER_IHV_ZIPF = 1.0
+# Share of machines made by the demo OEM; the rest belong to makers that are not partners (Zipf).
+DEMO_OEM_SHARE = 0.12
+OTHER_OEM_ZIPF = 0.9
+# Failure buckets of a driver: a few crash signatures dominate, as in real telemetry.
+BUCKET_ZIPF = 1.3
 # Distinct devices ~ rows/3: sampling n rows from a pool of M devices hits M*(1-exp(-n/M)) of them.
 _POOL_FACTOR = 1.0 / (3.0 * (1.0 - np.exp(-2.85)))
 _STAGING = "seed_rows"
@@ -62,6 +71,32 @@ def _random_uuids(rng: np.random.Generator, n: int) -> npt.NDArray[np.uint8]:
     return raw
 
 
+@dataclass(frozen=True)
+class _Vendor:
+    """The owner of some drivers: a demo IHV partner or a vendor that is not a partner."""
+
+    name: str
+    drivers: tuple[str, ...]
+    application_ids: tuple[str, ...]
+    submission_ids: tuple[str, ...]
+    share: float
+
+
+def _vendors() -> list[_Vendor]:
+    """Every driver vendor with its share of the events, in cluster-key (name) order."""
+    demo = [p for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV]
+    rest = 1.0 - sum(DEMO_IHV_SHARES.get(p.name, 0.0) for p in demo)
+    other_p = voc.zipf(len(OTHER_IHVS), OTHER_IHV_ZIPF) * rest
+    vendors = [
+        _Vendor(p.name, p.drivers, p.application_ids, p.submission_ids, DEMO_IHV_SHARES.get(p.name, 0.0))
+        for p in demo
+    ] + [
+        _Vendor(o.name, o.drivers, o.application_ids, o.submission_ids, float(share))
+        for o, share in zip(OTHER_IHVS, other_p, strict=True)
+    ]
+    return sorted((v for v in vendors if v.share > 0), key=lambda v: v.name)
+
+
 class _Generator:
     """Holds the device pool and vocabularies; yields Arrow chunks of events in cluster order."""
 
@@ -69,7 +104,7 @@ class _Generator:
         self.rows, self.days = rows, days
         self.rng = np.random.default_rng(seed)
         self.today = np.datetime64(ensure_utc(now).date(), "D")
-        self.ihvs = sorted((p for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV), key=lambda p: p.name)
+        self.ihvs = _vendors()
         oem = next(p for p in DEMO_PARTNERS if p.kind is PartnerKind.OEM)
         self.oems = [oem.oem_names[0], *OTHER_OEMS]
         self.oem_partners = [oem.name, *OTHER_OEMS]
@@ -77,7 +112,9 @@ class _Generator:
 
     def _make_devices(self, m: int) -> None:
         rng = self.rng
-        oem_p = np.array([DEMO_OEM_SHARE] + [(1 - DEMO_OEM_SHARE) / len(OTHER_OEMS)] * len(OTHER_OEMS))
+        oem_p = np.concatenate(
+            ([DEMO_OEM_SHARE], voc.zipf(len(OTHER_OEMS), OTHER_OEM_ZIPF) * (1 - DEMO_OEM_SHARE))
+        )
         self.models = [(i, model) for i, o in enumerate(self.oems) for model in voc.oem_models(o)]
         per_oem = len(voc.MODEL_SERIES)
         self.archs, arch_p = voc.weights(voc.ARCHITECTURES)
@@ -100,24 +137,28 @@ class _Generator:
         }
 
     def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
-        shares = np.linspace(1.5, 1.0, len(self.ihvs))
+        shares = np.array([v.share for v in self.ihvs])
         counts = np.floor(shares / shares.sum() * self.rows).astype(np.int64)
-        counts[0] += self.rows - counts.sum()
+        counts[int(np.argmax(shares))] += self.rows - counts.sum()
         offsets = np.arange(self.days, 0, -1)  # days before today, oldest first
         dow = (self.today - offsets).astype("datetime64[D]").astype(np.int64) % 7  # 0 = Thursday
         day_w = (1.0 + 0.004 * np.arange(self.days)) * np.where((dow == 2) | (dow == 3), 0.75, 1.0)
         for partner, n in zip(self.ihvs, counts, strict=True):
+            if n == 0:
+                continue
             per_day = self.rng.multinomial(int(n), day_w / day_w.sum())
             day = np.repeat(self.today - offsets, per_day)  # sorted by date
             for start in range(0, int(n), chunk_rows):
                 yield self._chunk(partner, day[start : start + chunk_rows])
 
-    def _chunk(self, partner: DemoPartner, day: npt.NDArray[np.datetime64]) -> pa.Table:
+    def _chunk(self, partner: _Vendor, day: npt.NDArray[np.datetime64]) -> pa.Table:
         rng, n = self.rng, len(day)
         drivers = list(partner.drivers)
         driver = rng.choice(len(drivers), size=n, p=voc.zipf(len(drivers), 1.0))
         version = rng.choice(voc.VERSIONS_PER_DRIVER, size=n, p=voc.zipf(voc.VERSIONS_PER_DRIVER, 1.3))
-        local_bucket = rng.choice(voc.BUCKETS_PER_DRIVER, size=n, p=voc.zipf(voc.BUCKETS_PER_DRIVER, 1.1))
+        local_bucket = rng.choice(
+            voc.BUCKETS_PER_DRIVER, size=n, p=voc.zipf(voc.BUCKETS_PER_DRIVER, BUCKET_ZIPF)
+        )
         bucket = driver * voc.BUCKETS_PER_DRIVER + local_bucket
         tables = [voc.buckets_for(d) for d in drivers]
         names = [x for t in tables for x in t.names]
@@ -191,7 +232,7 @@ def _staging_select(source: str) -> str:
 
 
 def generate_chunks(*, rows: int, days: int = 90, seed: int = 0, now: datetime) -> Iterator[pa.Table]:
-    """Raw Arrow chunks of synthetic events, in (IHV partner, FailureDate) order."""
+    """Raw Arrow chunks of synthetic events, in (IHV owner, FailureDate) order."""
     if rows < 0 or days < 1:
         raise ValueError("rows must be >= 0 and days >= 1")
     if rows == 0:
@@ -205,12 +246,19 @@ def seed_events(store: EventStore, *, rows: int, days: int = 90, seed: int = 0, 
     loaded = 0
     with store.writer() as con:
         con.execute("BEGIN")
-        for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
-            con.register("seed_chunk", chunk)
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGING} AS {_staging_select('seed_chunk')}")
-            loaded += append_clustered(con, _STAGING, presorted=True)
-            con.unregister("seed_chunk")
-        con.execute("COMMIT")
+        try:
+            mark = append_mark(con)
+            for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
+                con.register("seed_chunk", chunk)
+                con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGING} AS {_staging_select('seed_chunk')}")
+                loaded += append_clustered(con, _STAGING, presorted=True)
+                con.unregister("seed_chunk")
+            if loaded:
+                mirror_appended(con, mark)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
     return SeedReport(rows=loaded, seconds=time.perf_counter() - started)
 
 

@@ -32,7 +32,16 @@ import duckdb
 
 from driverlens.clock import ensure_utc
 from driverlens.errors import IngestError, ServiceUnavailable
-from driverlens.events.schema import CLUSTER_KEY, COLUMN_NAMES, TABLE, create_table_sql, quoted
+from driverlens.events.schema import (
+    CLUSTER_KEY,
+    COLUMN_NAMES,
+    OEM_CLUSTER_KEY,
+    OEM_COLUMN_NAMES,
+    OEM_TABLE,
+    TABLE,
+    create_table_sql,
+    quoted,
+)
 
 DB_FILENAME = "events.duckdb"
 
@@ -55,6 +64,7 @@ class EventStore:
         self.data_dir = Path(data_dir)
         self.path = self.data_dir / "events" / DB_FILENAME
         self.busy_timeout_s = busy_timeout_s
+        self._upgraded = False
 
     def __repr__(self) -> str:
         return f"EventStore({str(self.data_dir)!r})"
@@ -62,8 +72,20 @@ class EventStore:
     # -- connections -------------------------------------------------------------------------------
 
     def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-        """A new connection where ``failure_events`` is queryable; the caller closes it."""
+        """A new connection where ``failure_events`` (and its OEM copy) is queryable; the caller closes it."""
         self._ensure_created()
+        con = self._connect(read_only)
+        if not self._upgraded:
+            if not _has_oem_copy(con):
+                # A store written before the OEM copy existed: add it once (needs the write lock).
+                con.close()
+                with self.writer():
+                    pass
+                con = self._connect(read_only)
+            self._upgraded = True
+        return con
+
+    def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if not read_only:
             return self._open(read_only=False)
         try:
@@ -83,6 +105,8 @@ class EventStore:
                 "the event store is open read-only in this process; close read connections before writing"
             ) from exc
         try:
+            _add_oem_copy(con)
+            self._upgraded = True
             yield con
         finally:
             con.close()
@@ -110,9 +134,13 @@ class EventStore:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con = self._open(read_only=False)
         try:
+            con.execute("BEGIN")
             con.execute(create_table_sql())
+            con.execute(create_table_sql(OEM_TABLE, OEM_COLUMN_NAMES))
+            con.execute("COMMIT")
         finally:
             con.close()
+        self._upgraded = True
 
     # -- queries and maintenance -------------------------------------------------------------------
 
@@ -131,7 +159,14 @@ class EventStore:
             raise ValueError("retention_days must be >= 1")
         cutoff: date = ensure_utc(now).date() - timedelta(days=retention_days)
         with self.writer() as con:
-            row = con.execute(f'DELETE FROM {TABLE} WHERE "FailureDate" < ?', [cutoff]).fetchone()
+            con.execute("BEGIN")
+            try:
+                row = con.execute(f'DELETE FROM {TABLE} WHERE "FailureDate" < ?', [cutoff]).fetchone()
+                con.execute(f'DELETE FROM {OEM_TABLE} WHERE "FailureDate" < ?', [cutoff])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         return int(row[0]) if row else 0
 
     def ingest(
@@ -145,24 +180,77 @@ class EventStore:
         return ingest_files(self, [Path(p) for p in paths], skip_invalid=skip_invalid, progress=progress)
 
     def compact(self) -> None:
-        """Rewrite the whole table in cluster-key order (after many small appends)."""
+        """Rewrite both tables in their cluster-key order (after many small appends)."""
         with self.writer() as con:
             con.execute("BEGIN")
-            con.execute(create_table_sql(f"{TABLE}_sorted"))
-            con.execute(f"INSERT INTO {TABLE}_sorted SELECT * FROM {TABLE} ORDER BY {_order_by()}")
-            con.execute(f"DROP TABLE {TABLE}")
-            con.execute(f"ALTER TABLE {TABLE}_sorted RENAME TO {TABLE}")
+            for table, columns, key in (
+                (TABLE, COLUMN_NAMES, CLUSTER_KEY),
+                (OEM_TABLE, OEM_COLUMN_NAMES, OEM_CLUSTER_KEY),
+            ):
+                cols = ", ".join(quoted(c) for c in columns)
+                con.execute(create_table_sql(f"{table}_sorted", columns))
+                con.execute(
+                    f"INSERT INTO {table}_sorted SELECT {cols} FROM {table} ORDER BY {_order_by(key)}"
+                )
+                con.execute(f"DROP TABLE {table}")
+                con.execute(f"ALTER TABLE {table}_sorted RENAME TO {table}")
             con.execute("COMMIT")
 
 
-def _order_by() -> str:
-    return ", ".join(quoted(c) for c in CLUSTER_KEY)
+def _order_by(key: tuple[str, ...] = CLUSTER_KEY) -> str:
+    return ", ".join(quoted(c) for c in key)
+
+
+def _add_oem_copy(con: duckdb.DuckDBPyConnection) -> None:
+    """Create and fill the OEM copy if this store predates it (one transaction)."""
+    con.execute("BEGIN")
+    try:
+        if not _has_oem_copy(con):
+            con.execute(create_table_sql(OEM_TABLE, OEM_COLUMN_NAMES))
+            mirror_appended(con, -1)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _has_oem_copy(con: duckdb.DuckDBPyConnection) -> bool:
+    rows = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database()"
+        " AND schema_name = 'main' AND table_name = ?",
+        [OEM_TABLE],
+    ).fetchall()
+    return bool(rows[0][0])
+
+
+def append_mark(con: duckdb.DuckDBPyConnection) -> int:
+    """The main table's highest row id before a write; ``mirror_appended`` copies the rows after it."""
+    rows = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {TABLE}").fetchall()
+    return int(rows[0][0])
+
+
+def mirror_appended(con: duckdb.DuckDBPyConnection, mark: int) -> int:
+    """Copy the rows appended to the main table since ``mark`` into the OEM copy, in its cluster order.
+
+    Runs inside the writer's transaction, once per write (not per chunk), so the whole batch is sorted
+    by (OEM partner, FailureDate) together. Rows appended in a transaction get row ids above every
+    committed row (DuckDB numbers them from a reserved high base until commit, and from the end of the
+    table after it), so ``rowid > mark`` selects exactly this write's rows.
+    """
+    cols = ", ".join(quoted(c) for c in OEM_COLUMN_NAMES)
+    row = con.execute(
+        f"INSERT INTO {OEM_TABLE} ({cols}) SELECT {cols} FROM {TABLE} WHERE rowid > ? "
+        f"ORDER BY {_order_by(OEM_CLUSTER_KEY)}",
+        [mark],
+    ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def append_clustered(con: duckdb.DuckDBPyConnection, source: str, *, presorted: bool = False) -> int:
     """The one write path: insert rows of relation ``source`` (typed, stored columns) in cluster order.
 
-    Runs inside the caller's transaction; ``source`` is a table or view name chosen by our code.
+    Runs inside the caller's transaction; ``source`` is a table or view name chosen by our code. The
+    caller takes ``append_mark`` before its first append and calls ``mirror_appended`` before COMMIT.
     ``presorted`` skips the sort when the caller produced the rows in cluster order already (the
     synthetic generator does; sorting a wide 1M-row batch costs more than generating it).
     """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
@@ -108,6 +109,7 @@ class Buckets:
     kernel_event: npt.NDArray[np.bool_]
 
 
+@lru_cache(maxsize=256)
 def buckets_for(driver: str, n: int = BUCKETS_PER_DRIVER) -> Buckets:
     """Deterministic bucket table for a driver (independent of the seed)."""
     module = driver.removesuffix(".sys")

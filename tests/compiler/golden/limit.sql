@@ -1,7 +1,7 @@
 -- duckdb
 SELECT
   "FailureName" AS "FailureName"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
@@ -12,7 +12,7 @@ LIMIT 25
 -- spark
 SELECT
   `FailureName` AS `FailureName`
-FROM `failure_events`
+FROM `failure_events_by_oem`
 WHERE
   `OemPartner` = 'Fabrikam'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
@@ -23,7 +23,7 @@ LIMIT 25
 -- postgres
 SELECT
   "FailureName" AS "FailureName"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)

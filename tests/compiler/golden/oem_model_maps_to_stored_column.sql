@@ -2,7 +2,7 @@
 SELECT
   "OEMModel" AS "Model",
   "Baseboard" AS "Baseboard"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
@@ -14,7 +14,7 @@ ORDER BY
 SELECT
   `OEMModel` AS `Model`,
   `Baseboard` AS `Baseboard`
-FROM `failure_events`
+FROM `failure_events_by_oem`
 WHERE
   `OemPartner` = 'Fabrikam'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
@@ -26,7 +26,7 @@ ORDER BY
 SELECT
   "OEMModel" AS "Model",
   "Baseboard" AS "Baseboard"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)

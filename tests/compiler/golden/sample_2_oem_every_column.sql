@@ -28,7 +28,7 @@ SELECT
   "CabCollectionTime" AS "CabCollectionTime",
   "CabExpirationTime" AS "CabExpirationTime",
   "EventCount" AS "EventCount"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
@@ -63,7 +63,7 @@ SELECT
   `CabCollectionTime` AS `CabCollectionTime`,
   `CabExpirationTime` AS `CabExpirationTime`,
   `EventCount` AS `EventCount`
-FROM `failure_events`
+FROM `failure_events_by_oem`
 WHERE
   `OemPartner` = 'Fabrikam'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
@@ -98,7 +98,7 @@ SELECT
   "CabCollectionTime" AS "CabCollectionTime",
   "CabExpirationTime" AS "CabExpirationTime",
   "EventCount" AS "EventCount"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)

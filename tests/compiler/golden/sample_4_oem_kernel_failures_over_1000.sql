@@ -3,7 +3,7 @@ SELECT
   "FailureName" AS "FailureName",
   "FailureHash" AS "FailureHash",
   SUM("EventCount") AS "SUM(EventCount)"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
@@ -19,7 +19,7 @@ SELECT
   `FailureName` AS `FailureName`,
   `FailureHash` AS `FailureHash`,
   SUM(`EventCount`) AS `SUM(EventCount)`
-FROM `failure_events`
+FROM `failure_events_by_oem`
 WHERE
   `OemPartner` = 'Fabrikam'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
@@ -35,7 +35,7 @@ SELECT
   "FailureName" AS "FailureName",
   "FailureHash" AS "FailureHash",
   SUM("EventCount") AS "SUM(EventCount)"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)

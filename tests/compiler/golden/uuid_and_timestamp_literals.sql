@@ -1,7 +1,7 @@
 -- duckdb
 SELECT
   "FailureHash" AS "FailureHash"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
@@ -13,7 +13,7 @@ WHERE
 -- spark
 SELECT
   `FailureHash` AS `FailureHash`
-FROM `failure_events`
+FROM `failure_events_by_oem`
 WHERE
   `OemPartner` = 'Fabrikam'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
@@ -25,7 +25,7 @@ WHERE
 -- postgres
 SELECT
   "FailureHash" AS "FailureHash"
-FROM "failure_events"
+FROM "failure_events_by_oem"
 WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
