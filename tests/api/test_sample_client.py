@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import csv
+import hashlib
 import io
 from datetime import UTC, datetime, timedelta
 
@@ -103,6 +105,9 @@ def test_sample_client_sequence(server: Server) -> None:
     assert 1 <= len(rows) - 1 <= 10
     sums = [int(r[3]) for r in rows[1:]]
     assert sums == sorted(sums, reverse=True)
+    # The download states the whole file's SHA-256, as recorded by the run, so clients can verify it.
+    digest = base64.b64encode(hashlib.sha256(download.content).digest()).decode()
+    assert download.headers["repr-digest"] == f"sha-256=:{digest}:"
     # An altered link is refused with a 403 that says so.
     tampered = httpx.get(location.replace("sig=", "sig=A"))
     assert tampered.status_code == 403

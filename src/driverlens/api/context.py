@@ -74,9 +74,10 @@ class ApiContext:
         self.writer.shutdown(wait=True)
         self.db.dispose()
 
-    def link(self, key: str, filename: str | None = None) -> str:
-        """A fresh absolute signed download link for a blob."""
-        return self.signer.sign(key, filename=filename).absolute(self.settings.public_base_url)
+    def link(self, key: str, filename: str | None = None, sha256: str | None = None) -> str:
+        """A fresh absolute signed download link for a blob (carrying its checksum when known)."""
+        signed = self.signer.sign(key, filename=filename, sha256=sha256)
+        return signed.absolute(self.settings.public_base_url)
 
 
 def build_context(

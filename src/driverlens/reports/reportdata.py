@@ -24,7 +24,7 @@ _OWNED = (
     & Report.deleted_at.is_(None)
 )
 _RUNS_DUE_BETWEEN = (
-    select(Run.due_at, Run.state, Run.location, Run.manual, Run.format)
+    select(Run.due_at, Run.state, Run.location, Run.manual, Run.format, Run.sha256)
     .join(Report, Report.id == Run.report_id)
     .where(
         _OWNED,
@@ -35,8 +35,8 @@ _RUNS_DUE_BETWEEN = (
     .order_by(Run.due_at, Run.manual, Run.run_index)
 )
 _REPORT_EXISTS = select(Report.id).where(_OWNED)
-# Signs a blob key and a download file name into an absolute, expiring URL.
-LinkMaker = Callable[[str, str], str]
+# Signs a blob key, a download file name and (optionally) the file's SHA-256 into an absolute, expiring URL.
+LinkMaker = Callable[[str, str, str | None], str]
 
 
 @dataclass(frozen=True)
@@ -97,11 +97,11 @@ def report_data(
         if not rows and conn.execute(_REPORT_EXISTS, params).first() is None:
             raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
     items = []
-    for due, state, blob_key, manual, fmt in rows:
+    for due, state, blob_key, manual, fmt, sha256 in rows:
         location = ""
         if state is RunState.COMPLETED and blob_key:
             stamp = due.strftime("%Y%m%dT%H%M%SZ")
             filename = f"report-{report_id}-{stamp}{'-manual' if manual else ''}.{fmt}"
-            location = link_for(blob_key, filename)
+            location = link_for(blob_key, filename, sha256 or None)
         items.append(ReportDataItem(due, state, location))
     return items
