@@ -72,6 +72,7 @@ ID_ROUTES: dict[str, Request] = {
     "POST report pause": lambda api, i, ctx: api.post(f"/analytics/driver/report/pause/{i}"),
     "POST report resume": lambda api, i, ctx: api.post(f"/analytics/driver/report/resume/{i}"),
     "POST report run": lambda api, i, ctx: api.post(f"/analytics/driver/report/{i}/run"),
+    "GET report runs": lambda api, i, ctx: api.get(f"/analytics/driver/report/{i}/runs"),
     "DELETE report": lambda api, i, ctx: api.delete(f"/analytics/driver/report/{i}"),
     "GET report data": lambda api, i, ctx: api.get(
         f"/analytics/driver/reportdata/{i}", params={"startDate": "2020-01-01", "endDate": TODAY}

@@ -113,6 +113,12 @@ def test_run_now_appears_in_report_data(server: Server) -> None:
             f"/analytics/driver/reportdata/{report_id}",
             params={"startDate": today.isoformat(), "endDate": today.isoformat()},
         )
+        history = api.get(f"/analytics/driver/report/{report_id}/runs")
+    assert history.status_code == 200, history.text
+    manual = [run for run in history.json()["data"] if run["manual"]]
+    assert [(run["ReportStatus"], run["attempts"], run["callback"]) for run in manual] == [
+        ("Pending", 0, None)
+    ]
     assert data.status_code == 200
     assert [(i["ReportStatus"], i["ReportLocation"]) for i in data.json()["data"]] == [("Pending", "")]
 

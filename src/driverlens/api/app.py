@@ -19,7 +19,7 @@ from driverlens.api.files import build_files_router
 from driverlens.api.handlers import install_handlers
 from driverlens.api.health import count_runs_by_state
 from driverlens.api.middleware import RequestContextMiddleware
-from driverlens.api.routes import cabs, dataset, ops, reports, templates, tokens
+from driverlens.api.routes import cabs, dataset, ops, reports, runs, templates, tokens
 from driverlens.api.schemas import CONDITION_SCHEMA
 from driverlens.api.security import BEARER_SCHEME, BEARER_SCHEME_NAME, principal
 from driverlens.callbacks.ssrf import CallbackGuard
@@ -60,7 +60,15 @@ def create_app(
     app.state.ctx = ctx
     install_handlers(app)
     # dataset before templates: POST .../reporttemplate/preview must not match .../{templateId}.
-    routers = (ops.router, dataset.router, templates.router, reports.router, cabs.router, tokens.router)
+    routers = (
+        ops.router,
+        dataset.router,
+        templates.router,
+        reports.router,
+        runs.router,
+        cabs.router,
+        tokens.router,
+    )
     for router in (*routers, *extra_routers):
         app.include_router(router)
     app.include_router(build_files_router(ctx.blobs, ctx.signer))

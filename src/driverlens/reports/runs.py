@@ -1,0 +1,104 @@
+"""A report's run history: every run's outcome and its callback delivery log (partner-visible).
+
+Report data (contract section 5) carries only status and link; this is where a partner reads why a
+run failed, how many rows it produced, its checksum, and whether the callback reached them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from driverlens.metadata import CallbackAttempt, CallbackDelivery, Run
+from driverlens.metadata.database import Database
+from driverlens.reports.caller import Caller
+from driverlens.reports.scheduled import owned_report
+from driverlens.reports.timestamps import iso_utc
+
+MAX_RUNS = 500
+
+
+def _iso(value: datetime | None) -> str | None:
+    return iso_utc(value) if value is not None else None
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    run: Run
+    delivery: CallbackDelivery | None
+    attempts: tuple[CallbackAttempt, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        run = self.run
+        callback: dict[str, Any] | None = None
+        if self.delivery is not None:
+            callback = {
+                "webhookId": self.delivery.webhook_id,
+                "state": self.delivery.state.value,
+                "nextAttemptDatetime": _iso(self.delivery.next_attempt_at),
+                "attempts": [
+                    {
+                        "attempt": a.attempt,
+                        "attemptedDatetime": iso_utc(a.attempted_at),
+                        "statusCode": a.status_code,
+                        "error": a.error,
+                        "durationMs": a.duration_ms,
+                    }
+                    for a in self.attempts
+                ],
+            }
+        return {
+            "runIndex": run.run_index,
+            "manual": run.manual,
+            "ReportDatetime": iso_utc(run.due_at),
+            "ReportStatus": run.state.value,
+            "windowStart": run.window_start.isoformat(),
+            "windowEnd": run.window_end.isoformat(),
+            "attempts": run.attempts,
+            "templateVersion": run.template_version,
+            "rowCount": run.row_count,
+            "bytes": run.bytes,
+            "sha256": run.sha256,
+            "format": run.format,
+            "error": run.error,
+            "startedDatetime": _iso(run.started_at),
+            "finishedDatetime": _iso(run.finished_at),
+            "callback": callback,
+        }
+
+
+def run_history(db: Database, caller: Caller, report_id: int) -> list[RunHistory]:
+    """The newest runs of one of the caller's reports (oldest first), with their callback logs."""
+    with db.session() as session:
+        owned_report(session, caller, report_id)
+        runs = list(
+            session.scalars(
+                select(Run).where(Run.report_id == report_id).order_by(Run.due_at.desc(), Run.id.desc())
+            ).fetchmany(MAX_RUNS)
+        )
+        runs.reverse()
+        run_ids = [run.id for run in runs]
+        deliveries = {
+            d.run_id: d
+            for d in session.scalars(select(CallbackDelivery).where(CallbackDelivery.run_id.in_(run_ids)))
+        }
+        attempts: dict[int, list[CallbackAttempt]] = {}
+        if deliveries:
+            delivery_ids = [d.id for d in deliveries.values()]
+            for attempt in session.scalars(
+                select(CallbackAttempt)
+                .where(CallbackAttempt.delivery_id.in_(delivery_ids))
+                .order_by(CallbackAttempt.attempt)
+            ):
+                attempts.setdefault(attempt.delivery_id, []).append(attempt)
+        return [
+            RunHistory(
+                run,
+                deliveries.get(run.id),
+                tuple(attempts.get(deliveries[run.id].id, ())) if run.id in deliveries else (),
+            )
+            for run in runs
+        ]
