@@ -152,9 +152,10 @@ def test_reports_from_environment_variables_schedule_run_wait_download(
     assert f"report {report_id}: run due" in waited.stderr  # the progress display
 
     dest = tmp_path / "out" / "report.csv"
-    data, listed, edited, paused, download = cli.run_all(
+    data, history, listed, edited, paused, download = cli.run_all(
         [
             ["reports", "data", report_id],
+            ["reports", "runs", report_id, "--json"],
             ["reports", "list", "--json"],
             ["reports", "edit", report_id, "--interval", "48", "--json"],
             ["reports", "pause", report_id],
@@ -162,6 +163,8 @@ def test_reports_from_environment_variables_schedule_run_wait_download(
         ]
     )
     assert "Completed" in ok(data).stdout and "/files/" in data.stdout
+    completed = [r for r in json.loads(ok(history).stdout) if r["ReportStatus"] == "Completed"]
+    assert completed and all(r["rowCount"] is not None and len(r["sha256"]) == 64 for r in completed)
     assert int(report_id) in {r["reportId"] for r in json.loads(ok(listed).stdout)}
     assert json.loads(ok(edited).stdout) == {"reportId": int(report_id)}
     assert f"paused report {report_id}" in ok(paused).stdout

@@ -128,6 +128,10 @@ def test_reports_schedule_get_list_edit_pause_resume_run_data_delete(make_client
     runs = client.report_data(report_id, started.due.date(), started.due.date())
     assert [r.due for r in runs] == [started.due]
     assert client.report_data(report_id, date_before(started.due), date_before(started.due)) == []
+    history = client.run_history(report_id)
+    assert [(h["ReportDatetime"], h["manual"]) for h in history if h["manual"]] == [
+        (started.due.strftime("%Y-%m-%dT%H:%M:%SZ"), True)
+    ]
     with pytest.raises(ValidationError, match="endDate"):
         client.report_data(report_id, "2026-02-02", "2026-02-01")
 

@@ -148,6 +148,30 @@ def reports_run(report_id: int = IdArg, as_json: bool = JsonOpt) -> None:
     done(as_json, data, f"started a run of report {report_id} due {stamp(started.due)} ({started.status})")
 
 
+@reports_app.command("runs")
+def reports_runs(report_id: int = IdArg, as_json: bool = JsonOpt) -> None:
+    """Run history: outcome, rows, error and callback delivery of each run."""
+    with configured_client() as client:
+        history = client.run_history(report_id)
+    if as_json:
+        print_json(history)
+        return
+    rows = [
+        [
+            run["ReportDatetime"],
+            ("manual" if run["manual"] else str(run["runIndex"])),
+            run["ReportStatus"],
+            "" if run["rowCount"] is None else str(run["rowCount"]),
+            (run["callback"] or {}).get("state", ""),
+            run["error"] or "",
+        ]
+        for run in history
+    ]
+    print_table(
+        f"run history of report {report_id}", ["due", "run", "status", "rows", "callback", "error"], rows
+    )
+
+
 @reports_app.command("data")
 def reports_data(
     report_id: int = IdArg,

@@ -64,6 +64,7 @@ class AsyncDriverLensClient:
     delete_report = _awaitable(DriverLensClient.delete_report)
     run_now = _awaitable(DriverLensClient.run_now)
     report_data = _awaitable(DriverLensClient.report_data)
+    run_history = _awaitable(DriverLensClient.run_history)
     latest_run = _awaitable(DriverLensClient.latest_run)
     run_at = _awaitable(DriverLensClient.run_at)
     wait_for_completed_run = _awaitable(DriverLensClient.wait_for_completed_run)

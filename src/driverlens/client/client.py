@@ -271,6 +271,10 @@ class DriverLensClient(CabMethods):
         items = self._items(f"{ANALYTICS}/reportdata/{int(report_id)}", params=params)
         return [ReportRun.from_json(int(report_id), item) for item in items]
 
+    def run_history(self, report_id: int) -> list[dict[str, Any]]:
+        """Each run's outcome (rows, checksum, error, attempts) and callback delivery log, oldest first."""
+        return self._items(f"{ANALYTICS}/report/{int(report_id)}/runs")
+
     def latest_run(self, report_id: int, *, completed: bool = True) -> ReportRun:
         """The newest (completed, by default) run of a report; ``NotFoundError`` when there is none."""
         runs = [r for r in self.report_data(report_id) if r.is_completed or not completed]
