@@ -211,6 +211,15 @@ class RunExecutor:
             self.blobs.delete(key)
             self._notify("lease_lost", run, attempt)
             return
+        log.info(
+            "run %s of report %s completed: %d rows, %d bytes in %.2f s (attempt %d)",
+            run.id,
+            context.report.id,
+            output.rows,
+            output.bytes,
+            output.duration_s,
+            attempt,
+        )
         self._notify("committed", done, attempt)
         for earlier in range(1, attempt):  # files of attempts whose worker died between put and commit
             self.blobs.delete(blob_key(context.partner.id, context.report.id, run.id, earlier, fmt))
