@@ -9,6 +9,7 @@ of a body before raising one ``ValidationFailed``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Any, TypeVar
@@ -21,44 +22,31 @@ _MAX_ALLOWED_LISTED = 40
 _MAX_ECHO = 200
 
 
+# One token at a time: a JSON string (an unterminated one runs to the end of the text, a lone trailing
+# backslash included), a line comment, a closed block comment, or an unclosed ``/*``.
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?\Z)|//[^\n]*|/\*.*?\*/|/\*', re.DOTALL)
+
+
+def _replace_token(match: re.Match[str]) -> str:
+    token = match.group()
+    if token[0] == '"':
+        return token
+    if token[1] == "/":
+        return ""
+    if len(token) == 2:
+        raise ValidationFailed([Problem("", "body has a /* comment that is never closed with */")])
+    return " " + "\n" * token.count("\n")
+
+
 def strip_comments(text: str) -> str:
     """Remove ``//`` line and ``/* */`` block comments that lie outside JSON strings.
 
     Newlines inside block comments are kept so JSON error positions still point at the right line.
+    A text without ``/`` has no comment and is returned as it is (the common case: no scan at all).
     """
-    out: list[str] = []
-    i = 0
-    n = len(text)
-    in_string = False
-    while i < n:
-        ch = text[i]
-        if in_string:
-            out.append(ch)
-            if ch == "\\" and i + 1 < n:
-                out.append(text[i + 1])
-                i += 2
-                continue
-            if ch == '"':
-                in_string = False
-            i += 1
-        elif ch == '"':
-            in_string = True
-            out.append(ch)
-            i += 1
-        elif text.startswith("//", i):
-            end = text.find("\n", i)
-            i = n if end == -1 else end
-        elif text.startswith("/*", i):
-            end = text.find("*/", i + 2)
-            if end == -1:
-                raise ValidationFailed([Problem("", "body has a /* comment that is never closed with */")])
-            comment = text[i : end + 2]
-            out.append(" " + "\n" * comment.count("\n"))
-            i = end + 2
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+    if "/" not in text:
+        return text
+    return _TOKEN.sub(_replace_token, text)
 
 
 def _reject_constant(name: str) -> Any:

@@ -27,6 +27,7 @@ from driverlens.clock import Clock
 from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore
 from driverlens.metadata.database import Database
+from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.settings import Settings
 
 T = TypeVar("T")
@@ -50,6 +51,8 @@ class ApiContext:
     verifier: TokenVerifier
     callback_guard: CallbackGuard
     principals: PrincipalCache
+    # Plain sqlite3 for the hottest statements (None unless the metadata store is a SQLite file).
+    hot: SqliteHotPath | None = None
 
     writer: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="driverlens-writer")
@@ -72,6 +75,8 @@ class ApiContext:
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
+        if self.hot is not None:
+            self.hot.close()
         self.db.dispose()
 
     def link(self, key: str, filename: str | None = None, sha256: str | None = None) -> str:
@@ -94,12 +99,13 @@ def build_context(
         settings.azure_ad_issuer, settings.azure_ad_audience, settings.azure_ad_jwks_url, clock=clock
     )
     events = EventStore(settings.data_dir)
-    return ApiContext(
+    db = database or Database(settings.metadata_url)
+    ctx = ApiContext(
         settings=settings,
         clock=clock,
         metrics=Metrics(),
         limiter=RateLimiter(settings.rate_limit_per_minute),
-        db=database or Database(settings.metadata_url),
+        db=db,
         events=events,
         engine=DuckDBEngine(events),
         blobs=LocalBlobStore(settings.blobs_dir, clock),
@@ -112,6 +118,8 @@ def build_context(
         callback_guard=callback_guard or CallbackGuard.from_setting(settings.callback_allowed_networks),
         principals=PrincipalCache(),
     )
+    ctx.hot = SqliteHotPath.for_database(db, checkpoints=ctx.writer)
+    return ctx
 
 
 async def get_context(request: Request) -> ApiContext:

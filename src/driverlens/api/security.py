@@ -61,6 +61,8 @@ _LIVE_CLIENT = select(Client.id).where(
 
 
 def _still_live(ctx: ApiContext, client_id: str) -> bool:
+    if ctx.hot is not None:
+        return ctx.hot.client_live(client_id)
     with ctx.db.engine.connect() as conn:
         return conn.execute(_LIVE_CLIENT, {"client_id": client_id}).first() is not None
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -13,6 +13,7 @@ from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata import Report, Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.reports.caller import Caller
+from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.reports.timestamps import iso_utc, parse_day
 
 MAX_RANGE_DAYS = 3660
@@ -79,23 +80,32 @@ def parse_date_range(start: str | None, end: str | None) -> tuple[date, date]:
 
 
 def report_data(
-    db: Database, caller: Caller, report_id: int, start: date, end: date, link_for: LinkMaker
+    db: Database,
+    caller: Caller,
+    report_id: int,
+    start: date,
+    end: date,
+    link_for: LinkMaker,
+    hot: SqliteHotPath | None = None,
 ) -> list[ReportDataItem]:
     """Runs due in [start, end] (whole UTC days, inclusive), oldest first; links only for Completed runs.
 
-    One Core query on the hot path (this endpoint is polled); the report itself is looked up only when
-    no run matches, to tell "no runs yet" from "no such report".
+    One query on the hot path (this endpoint is polled; on SQLite through ``hot``, plain ``sqlite3``);
+    the report itself is looked up only when no run matches, to tell "no runs yet" from "no such report".
     """
-    params = {
-        "report_id": report_id,
-        "partner_id": caller.partner_id,
-        "lower": datetime.combine(start, time.min, tzinfo=UTC),
-        "upper": datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
-    }
-    with db.engine.connect() as conn:
-        rows = conn.execute(_RUNS_DUE_BETWEEN, params).all()
-        if not rows and conn.execute(_REPORT_EXISTS, params).first() is None:
-            raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
+    lower = datetime.combine(start, time.min, tzinfo=UTC)
+    upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
+    params = {"report_id": report_id, "partner_id": caller.partner_id, "lower": lower, "upper": upper}
+    rows: Sequence[Any] | None
+    if hot is not None:
+        rows = hot.runs_due_between(report_id, caller.partner_id, lower, upper)
+    else:
+        with db.engine.connect() as conn:
+            rows = conn.execute(_RUNS_DUE_BETWEEN, params).all()
+            if not rows and conn.execute(_REPORT_EXISTS, params).first() is None:
+                rows = None
+    if rows is None:
+        raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
     items = []
     for due, state, blob_key, manual, fmt, sha256 in rows:
         location = ""

@@ -13,6 +13,7 @@ from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import StoredTemplate
 from driverlens.metadata.repositories import templates as repo
 from driverlens.reports.caller import Caller
+from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.reports.timestamps import iso_utc
 from driverlens.templates import Template as TemplateModel
 from driverlens.templates import parse_template
@@ -103,11 +104,20 @@ def _record(stored: StoredTemplate) -> TemplateRecord:
     )
 
 
-def create_template(db: Database, caller: Caller, body: Any, now: datetime) -> int:
-    """Store a new template (version 1) and return its id."""
+def create_template(
+    db: Database, caller: Caller, body: Any, now: datetime, hot: SqliteHotPath | None = None
+) -> int:
+    """Store a new template (version 1) and return its id (on SQLite through ``hot`` when given)."""
     canonical = validate_template_body(caller, body).to_canonical()
+    if hot is not None:
+        return hot.insert_template(caller.partner_id, canonical, now)
     with db.session() as session:
         return repo.create_template(session, partner_id=caller.partner_id, body=canonical, now=now).id
+
+
+def new_template_body(caller: Caller, body: Any) -> dict[str, Any]:
+    """The canonical body a new template stores (validated for ``caller``; every problem listed)."""
+    return validate_template_body(caller, body).to_canonical()
 
 
 def edit_template(db: Database, caller: Caller, template_id: int, body: Any, now: datetime) -> int:

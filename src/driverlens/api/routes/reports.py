@@ -193,5 +193,5 @@ async def get_report_data(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     first, last = reportdata.parse_date_range(start_date, end_date)
-    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link)
+    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link, ctx.hot)
     return ok([item.to_json() for item in items])

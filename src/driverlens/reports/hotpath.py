@@ -1,0 +1,177 @@
+"""The hottest metadata statements on SQLite, run on plain ``sqlite3`` connections (one per thread).
+
+The bearer check (is the client still live?), report data (polled) and template creation run on every
+such request; through SQLAlchemy each statement costs 50-300 us of connection, transaction and result
+machinery, directly on ``sqlite3`` a few microseconds. Values are converted with the same SQLAlchemy
+column types the models use (their public bind/result processors), so what is stored and read is
+exactly what the ORM would store and read. Only for a SQLite file; PostgreSQL keeps the ORM path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import Executor
+from datetime import datetime
+from typing import Any
+
+from driverlens.metadata import Run, RunState, TemplateVersion
+from driverlens.metadata import Template as TemplateRow
+from driverlens.metadata.database import SQLITE_BUSY_TIMEOUT_MS, Database
+
+_CLIENT_LIVE = "SELECT 1 FROM clients WHERE client_id = ? AND revoked_at IS NULL"
+_RUNS_DUE_BETWEEN = (
+    "SELECT runs.due_at, runs.state, runs.location, runs.manual, runs.format, runs.sha256 "
+    "FROM runs JOIN reports ON reports.id = runs.report_id "
+    "WHERE reports.id = ? AND reports.partner_id = ? AND reports.deleted_at IS NULL "
+    "AND runs.due_at >= ? AND runs.due_at < ? AND runs.state != ? "
+    "ORDER BY runs.due_at, runs.manual, runs.run_index"
+)
+_REPORT_EXISTS = "SELECT 1 FROM reports WHERE id = ? AND partner_id = ? AND deleted_at IS NULL"
+_INSERT_TEMPLATE = (
+    "INSERT INTO templates (partner_id, current_version, created_at, modified_at) VALUES (?, 1, ?, ?)"
+)
+_INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?, 1, ?, ?)"
+
+# A non-waiting writer never checkpoints itself (a checkpoint syncs files); every this many commits it
+# asks the checkpoint executor for a passive checkpoint instead, so the WAL stays small.
+CHECKPOINT_EVERY_COMMITS = 500
+
+RunRow = tuple[datetime, RunState, str, bool, str, str | None]
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def sqlite_file(db: Database) -> str | None:
+    """The file behind a SQLite ``db`` (None for PostgreSQL, in-memory or ``file:`` URLs)."""
+    if not db.is_sqlite:
+        return None
+    database = db.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
+
+
+class SqliteHotPath:
+    """Raw ``sqlite3`` access for the hot statements; connections are per thread, opened on first use."""
+
+    def __init__(self, path: str, db: Database, checkpoints: Executor | None = None) -> None:
+        self.path = path
+        self._checkpoints = checkpoints
+        self._commits = 0
+        self._local = threading.local()
+        self._opened: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        dialect = db.engine.dialect
+        due, state, manual = Run.__table__.c.due_at, Run.__table__.c.state, Run.__table__.c.manual
+        self._bind_time: Callable[[Any], Any] = due.type.bind_processor(dialect) or _identity
+        self._read_time: Callable[[Any], Any] = due.type.result_processor(dialect, None) or _identity
+        self._read_state: Callable[[Any], Any] = state.type.result_processor(dialect, None) or _identity
+        self._read_bool: Callable[[Any], Any] = manual.type.result_processor(dialect, None) or _identity
+        self._skipped: Any = (state.type.bind_processor(dialect) or _identity)(RunState.SKIPPED)
+        created = TemplateRow.__table__.c.created_at
+        self._bind_created: Callable[[Any], Any] = created.type.bind_processor(dialect) or _identity
+        body = TemplateVersion.__table__.c.body
+        self._bind_body: Callable[[Any], Any] = body.type.bind_processor(dialect) or _identity
+
+    @classmethod
+    def for_database(cls, db: Database, checkpoints: Executor | None = None) -> SqliteHotPath | None:
+        """The hot path for a SQLite file (None otherwise); ``checkpoints`` runs WAL checkpoints that
+        non-waiting writes leave out (without it, :meth:`try_insert_template` always declines)."""
+        path = sqlite_file(db)
+        return None if path is None else cls(path, db, checkpoints)
+
+    def _conn(self, nowait: bool = False) -> sqlite3.Connection:
+        name = "nowait" if nowait else "conn"
+        conn: sqlite3.Connection | None = getattr(self._local, name, None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            if nowait:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")
+                conn.execute("PRAGMA busy_timeout = 0")
+            setattr(self._local, name, conn)
+            with self._lock:
+                self._opened.append(conn)
+        return conn
+
+    def client_live(self, client_id: str) -> bool:
+        """True while the client exists and is not revoked (read at once, never cached)."""
+        return self._conn().execute(_CLIENT_LIVE, (client_id,)).fetchone() is not None
+
+    def runs_due_between(
+        self, report_id: int, partner_id: int, lower: datetime, upper: datetime
+    ) -> list[RunRow] | None:
+        """The partner's report's runs due in [lower, upper), not skipped, in listing order;
+        None when the report is not the partner's (or deleted)."""
+        conn = self._conn()
+        params = (report_id, partner_id, self._bind_time(lower), self._bind_time(upper), self._skipped)
+        rows = conn.execute(_RUNS_DUE_BETWEEN, params).fetchall()
+        if not rows and conn.execute(_REPORT_EXISTS, (report_id, partner_id)).fetchone() is None:
+            return None
+        read_time, read_state, read_bool = self._read_time, self._read_state, self._read_bool
+        return [
+            (read_time(due), read_state(state), location, read_bool(manual), fmt, sha256)
+            for due, state, location, manual, fmt, sha256 in rows
+        ]
+
+    def insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int:
+        """A new template and its version 1 in one write transaction; returns the template id.
+
+        Waits for the write lock (busy timeout): run it on a writer thread, never on the event loop.
+        """
+        template_id = self._insert_template(self._conn(), partner_id, body, now, nowait=False)
+        assert template_id is not None
+        return template_id
+
+    def try_insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int | None:
+        """Like :meth:`insert_template`, but never waits: None when another connection holds the write
+        lock (the caller then queues :meth:`insert_template` on its writer thread). A commit in WAL
+        mode with ``synchronous = NORMAL`` syncs nothing, so this is safe on the event loop."""
+        if self._checkpoints is None:
+            return None
+        template_id = self._insert_template(self._conn(nowait=True), partner_id, body, now, nowait=True)
+        if template_id is not None:
+            self._commits += 1
+            if self._commits >= CHECKPOINT_EVERY_COMMITS:
+                self._commits = 0
+                with contextlib.suppress(RuntimeError):  # the executor is shut down: stopping anyway
+                    self._checkpoints.submit(self._checkpoint)
+        return template_id
+
+    def _checkpoint(self) -> None:
+        self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+
+    def _insert_template(
+        self, conn: sqlite3.Connection, partner_id: int, body: dict[str, Any], now: datetime, *, nowait: bool
+    ) -> int | None:
+        stamp = self._bind_created(now)
+        encoded = self._bind_body(body)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if nowait and exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return None
+            raise
+        try:
+            template_id = conn.execute(_INSERT_TEMPLATE, (partner_id, stamp, stamp)).lastrowid
+            conn.execute(_INSERT_VERSION, (template_id, encoded, stamp))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return template_id
+
+    def close(self) -> None:
+        with self._lock:
+            opened, self._opened = self._opened, []
+        for conn in opened:
+            conn.close()

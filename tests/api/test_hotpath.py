@@ -1,0 +1,205 @@
+"""The plain-sqlite3 hot path stores and reads exactly what the SQLAlchemy path does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select, update
+
+from driverlens.auth import service
+from driverlens.auth.principal import Principal
+from driverlens.catalog import PartnerKind
+from driverlens.errors import NotFound
+from driverlens.metadata import Partner, Run, RunState
+from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import reports as report_repo
+from driverlens.metadata.repositories import templates as template_repo
+from driverlens.reports import hotpath, reportdata, templates
+from driverlens.reports.hotpath import SqliteHotPath
+from driverlens.runs.planner import plan_due_runs
+
+NOW = datetime(2026, 3, 10, 8, 30, 15, 123456, tzinfo=UTC)
+BODY = {
+    "view": "IHVDriver",
+    "projection": ["FailureName", "DriverName"],
+    "dateRange": {"reportPeriod": "Last7Days"},
+    "condition": {"and": [{"attribute": "Architecture", "operator": "eq", "value": "x64"}]},
+    "limit": 10,
+}
+
+
+class CountingExecutor(ThreadPoolExecutor):
+    def __init__(self) -> None:
+        super().__init__(max_workers=1)
+        self.submitted = 0
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.submitted += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def _caller(db: Database, partner: Partner, client_id: str = "-") -> Principal:
+    return Principal(partner.id, partner.name, PartnerKind.IHV, partner.tenant_id, client_id)
+
+
+def _hot(db: Database, checkpoints: CountingExecutor | None = None) -> SqliteHotPath:
+    hot = SqliteHotPath.for_database(db, checkpoints=checkpoints)
+    assert hot is not None
+    return hot
+
+
+def test_only_a_sqlite_file_gets_a_hot_path(sqlite_db: Database) -> None:
+    assert SqliteHotPath.for_database(sqlite_db) is not None
+    assert SqliteHotPath.for_database(Database("sqlite://")) is None
+    assert hotpath.sqlite_file(Database("postgresql://u@127.0.0.1:1/x")) is None
+
+
+def test_inserted_template_reads_back_like_an_orm_insert(
+    sqlite_db: Database, make_partner: Callable[..., Partner]
+) -> None:
+    partner = make_partner(sqlite_db)
+    caller = _caller(sqlite_db, partner)
+    executor = CountingExecutor()
+    hot = _hot(sqlite_db, executor)
+    try:
+        canonical = templates.new_template_body(caller, BODY)
+        fast_id = hot.try_insert_template(partner.id, canonical, NOW)
+        queued_id = hot.insert_template(partner.id, canonical, NOW)
+        orm_id = templates.create_template(sqlite_db, caller, BODY, NOW)
+        assert fast_id is not None and fast_id < queued_id < orm_id
+        with sqlite_db.session() as session:
+            stored = [
+                template_repo.get_template(session, partner_id=partner.id, template_id=i)
+                for i in (fast_id, queued_id, orm_id)
+            ]
+        for record in stored:
+            assert record is not None
+            assert (record.version, record.current_version, record.body) == (1, 1, canonical)
+            assert record.created_at == record.modified_at == record.version_created_at == NOW
+        other = make_partner(sqlite_db)
+        with sqlite_db.session() as session:
+            assert template_repo.get_template(session, partner_id=other.id, template_id=fast_id) is None
+    finally:
+        hot.close()
+        executor.shutdown()
+
+
+def test_non_waiting_insert_declines_while_another_connection_writes(
+    sqlite_db: Database, make_partner: Callable[..., Partner]
+) -> None:
+    partner = make_partner(sqlite_db)
+    executor = CountingExecutor()
+    hot = _hot(sqlite_db, executor)
+    try:
+        with sqlite_db.write_connection():
+            assert hot.try_insert_template(partner.id, BODY, NOW) is None
+        assert hot.try_insert_template(partner.id, BODY, NOW) is not None
+        # Without an executor for checkpoints it never writes at all.
+        assert _hot(sqlite_db).try_insert_template(partner.id, BODY, NOW) is None
+    finally:
+        hot.close()
+        executor.shutdown()
+
+
+def test_non_waiting_writes_ask_for_checkpoints(
+    sqlite_db: Database, make_partner: Callable[..., Partner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hotpath, "CHECKPOINT_EVERY_COMMITS", 3)
+    partner = make_partner(sqlite_db)
+    executor = CountingExecutor()
+    hot = _hot(sqlite_db, executor)
+    try:
+        for _ in range(7):
+            assert hot.try_insert_template(partner.id, BODY, NOW) is not None
+        executor.shutdown(wait=True)
+        assert executor.submitted == 2
+    finally:
+        hot.close()
+
+
+def test_client_revocation_is_seen_at_once(sqlite_db: Database) -> None:
+    hot = _hot(sqlite_db)
+    try:
+        with sqlite_db.session() as session:
+            service.add_partner(session, "Hot Path Graphics", PartnerKind.IHV)
+            client_id, _ = service.add_client(session, "Hot Path Graphics")
+        assert hot.client_live(client_id)
+        assert not hot.client_live("no-such-client")
+        with sqlite_db.session() as session:
+            service.revoke_client(session, client_id)
+        assert not hot.client_live(client_id)
+    finally:
+        hot.close()
+
+
+def _link(key: str, filename: str, sha256: str | None) -> str:
+    return f"https://links/{key}/{filename}/{sha256}"
+
+
+def test_report_data_is_the_same_on_both_paths(
+    sqlite_db: Database, make_partner: Callable[..., Partner]
+) -> None:
+    partner, other = make_partner(sqlite_db), make_partner(sqlite_db)
+    caller, stranger = _caller(sqlite_db, partner), _caller(sqlite_db, other)
+    now = datetime.now(UTC).replace(microsecond=0)
+    template_id = templates.create_template(sqlite_db, caller, BODY, now)
+    with sqlite_db.session() as session:
+        report = report_repo.create_report(
+            session,
+            partner_id=partner.id,
+            template_id=template_id,
+            start_time=now - timedelta(days=5, hours=1),
+            interval_hours=24,
+            recurrence=10,
+            now=now,
+        )
+        report_id, empty_id = report.id, report.id + 1
+        report_repo.create_report(
+            session,
+            partner_id=partner.id,
+            template_id=template_id,
+            start_time=now + timedelta(days=3),
+            interval_hours=24,
+            recurrence=1,
+            now=now,
+        )
+    assert plan_due_runs(sqlite_db, now) >= 5
+    with sqlite_db.session() as session:
+        first = session.scalars(select(Run.id).where(Run.report_id == report_id).order_by(Run.due_at)).first()
+        session.execute(
+            update(Run)
+            .where(Run.id == first)
+            .values(state=RunState.COMPLETED, location="k/one.csv", sha256="ab" * 32)
+        )
+    hot = _hot(sqlite_db)
+    start, end = (now - timedelta(days=10)).date(), now.date()
+    try:
+        via_orm = reportdata.report_data(sqlite_db, caller, report_id, start, end, _link)
+        via_hot = reportdata.report_data(sqlite_db, caller, report_id, start, end, _link, hot)
+        assert via_hot == via_orm
+        assert len(via_hot) >= 5
+        assert via_hot[0].status is RunState.COMPLETED and via_hot[0].location.endswith("/" + "ab" * 32)
+        assert via_hot[0].due.tzinfo is UTC
+        assert all(item.location == "" for item in via_hot[1:])
+        # A report with no runs yet is an empty list; another partner's or a missing id is NotFound.
+        assert reportdata.report_data(sqlite_db, caller, empty_id, start, end, _link, hot) == []
+        for who, rid in ((stranger, report_id), (caller, report_id + 100)):
+            for path in (None, hot):
+                with pytest.raises(NotFound):
+                    reportdata.report_data(sqlite_db, who, rid, start, end, _link, path)
+        # The window is whole UTC days, inclusive at both ends.
+        day = via_hot[1].due.date()
+        one_day = reportdata.report_data(sqlite_db, caller, report_id, day, day, _link, hot)
+        assert [i.due for i in one_day] == [i.due for i in via_hot if i.due.date() == day]
+        assert (
+            reportdata.report_data(
+                sqlite_db, caller, report_id, date(2001, 1, 1), date(2001, 1, 2), _link, hot
+            )
+            == []
+        )
+    finally:
+        hot.close()
