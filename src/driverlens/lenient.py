@@ -8,6 +8,7 @@ of a body before raising one ``ValidationFailed``.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -125,6 +126,12 @@ def describe_allowed(allowed: Sequence[str]) -> str:
     return text
 
 
+@functools.lru_cache(maxsize=256)
+def _by_lower(allowed: tuple[str, ...]) -> dict[str, str]:
+    """Lower-cased key -> its canonical spelling, built once per (constant) tuple of allowed keys."""
+    return {key.lower(): key for key in allowed}
+
+
 def canonical_keys(
     obj: Mapping[str, Any], allowed: Sequence[str], path: str
 ) -> tuple[dict[str, Any], list[Problem]]:
@@ -133,7 +140,7 @@ def canonical_keys(
     Returns the object re-keyed with the canonical spellings, and a problem for every unknown key and
     every key given twice in different spellings.
     """
-    by_lower = {key.lower(): key for key in allowed}
+    by_lower = _by_lower(allowed) if isinstance(allowed, tuple) else {key.lower(): key for key in allowed}
     result: dict[str, Any] = {}
     problems: list[Problem] = []
     for raw_key, value in obj.items():
@@ -166,17 +173,25 @@ def canonical_keys(
     return result, problems
 
 
+@functools.cache
+def _members_by_lower_value(enum_cls: type[Enum]) -> dict[str, Enum]:
+    """Lower-cased value -> the first member with it (enumerations are immutable, so built once)."""
+    members: dict[str, Enum] = {}
+    for member in enum_cls:
+        members.setdefault(str(member.value).lower(), member)
+    return members
+
+
 def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[Problem]]:
     """Match ``raw`` against the values of ``enum_cls``, trimmed and case-insensitively."""
-    allowed = [str(member.value) for member in enum_cls]
     if isinstance(raw, str):
-        wanted = raw.strip().lower()
-        for member in enum_cls:
-            if str(member.value).lower() == wanted:
-                return member, []
+        found = _members_by_lower_value(enum_cls).get(raw.strip().lower())
+        if found is not None:
+            return found, []  # type: ignore[return-value]
         what = f"{echo_text(raw)} is not allowed"
     elif raw is None:
         what = "a value is required"
     else:
         what = f"{echo_text(raw)} is not allowed (expected a string)"
+    allowed = [str(member.value) for member in enum_cls]
     return None, [Problem(path, f"{what}; allowed: {describe_allowed(allowed)}", value=echo(raw))]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from driverlens import lenient
-from driverlens.catalog import COLUMNS, Aggregate, Column, View, columns_of
+from driverlens.catalog import COLUMNS, Aggregate, Column, View, column_for, columns_of
 from driverlens.errors import Problem
 from driverlens.lenient import echo, echo_text
 from driverlens.templates.model import AggregateExpr, Attribute
@@ -27,11 +27,16 @@ def lookup_column(view: View | None, raw: Any, path: str) -> tuple[Column | None
     """A column of ``view`` by name (trimmed, case-insensitive); any view's column when view is unknown."""
     if not isinstance(raw, str) or not raw.strip():
         return None, [Problem(path, f"expected a column name, got {kind_of(raw)}", value=echo(raw))]
-    wanted = raw.strip().lower()
+    if view is not None:
+        found = column_for(view, raw)
+        if found is not None:
+            return found, []
+    else:
+        wanted = raw.strip().lower()
+        found = next((c for c in COLUMNS if c.name.lower() == wanted), None)
+        if found is not None:
+            return found, []
     candidates = COLUMNS if view is None else columns_of(view)
-    found = next((c for c in candidates if c.name.lower() == wanted), None)
-    if found is not None:
-        return found, []
     names = ", ".join(c.name for c in candidates)
     if view is None:
         return None, [Problem(path, f"{echo_text(raw)} is not a column; columns: {names}", value=echo(raw))]
