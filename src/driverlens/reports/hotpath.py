@@ -14,7 +14,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from driverlens.metadata import Run, RunState, TemplateVersion
@@ -46,6 +46,12 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _utc_from_sqlite(value: Any) -> datetime:
+    """What ``UtcDateTime`` reads from SQLite (naive UTC text), parsed by the C ISO parser."""
+    parsed = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
 def sqlite_file(db: Database) -> str | None:
     """The file behind a SQLite ``db`` (None for PostgreSQL, in-memory or ``file:`` URLs)."""
     if not db.is_sqlite:
@@ -69,7 +75,7 @@ class SqliteHotPath:
         dialect = db.engine.dialect
         due, state, manual = Run.__table__.c.due_at, Run.__table__.c.state, Run.__table__.c.manual
         self._bind_time: Callable[[Any], Any] = due.type.bind_processor(dialect) or _identity
-        self._read_time: Callable[[Any], Any] = due.type.result_processor(dialect, None) or _identity
+        self._read_time: Callable[[Any], Any] = _utc_from_sqlite
         self._read_state: Callable[[Any], Any] = state.type.result_processor(dialect, None) or _identity
         self._read_bool: Callable[[Any], Any] = manual.type.result_processor(dialect, None) or _identity
         self._skipped: Any = (state.type.bind_processor(dialect) or _identity)(RunState.SKIPPED)
