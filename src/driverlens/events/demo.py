@@ -1,4 +1,5 @@
-"""Demo partners that own the synthetic telemetry, and the demo credentials file."""
+"""Demo partners (owning a share of the synthetic telemetry), the vendors and makers that are not partners
+(owning the rest), and the demo credentials file."""
 
 from __future__ import annotations
 
