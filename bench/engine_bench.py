@@ -10,7 +10,9 @@ For each size (default 1M rows; ``BENCH_FULL=1`` or ``--full`` adds 10M, ``--row
    template's view; target ratio <= 1.10), versus the hand-written query over the naive file (target >= 2x
    faster for the aggregation templates). Every side opens a fresh connection per run (as a report run
    does), the naive side with the engine's session settings too, after one warm-up run each;
-5. measures the peak RSS of a child process exporting template 1 (target < 1 GiB).
+5. measures the per-run floor every side pays (fresh connection + settings + ``SELECT 1``, on the store and
+   in memory), which bounds the speedup of short queries, and the peak RSS of a child process exporting
+   template 1 (target < 1 GiB).
 Prints one table plus one stable summary line per size; saves ``bench/results/engine.json``.
 
 The default stays at 1M so that ``make bench`` finishes in a few minutes on a shared 2-core machine;
@@ -158,6 +160,9 @@ class SizeFigures:
     peak_rss_mib_template1_90days: float
     child_baseline_rss_mib: float
     load_average: tuple[float, float]  # 1-minute load before and after: the machine is shared
+    # Per-run floor every side pays: open a fresh connection, apply the engine settings, SELECT 1, close.
+    floor_store_s: float
+    floor_memory_s: float
 
 
 def _timings(
@@ -280,6 +285,11 @@ def bench_size(rows: int, repetitions: int, work: Path) -> SizeFigures:
                 speedup_ok=speedup >= SPEEDUP_TARGET if sample.aggregated else None,
             )
         )
+    floor_runs: dict[str, Callable[[], int]] = {
+        "store": partial(_copy, str(store.path), "SELECT 1", out / "floor-store.csv", ENGINE_SETTINGS),
+        "memory": partial(_copy, ":memory:", "SELECT 1", out / "floor-memory.csv", ENGINE_SETTINGS),
+    }
+    floor_times, _ = _timings(floor_runs, max(repetitions, 5))
     peak, baseline = _peak_rss(store.data_dir, out / "rss.csv", whole_period=False)
     peak90, _ = _peak_rss(store.data_dir, out / "rss90.csv", whole_period=True)
     return SizeFigures(
@@ -297,6 +307,8 @@ def bench_size(rows: int, repetitions: int, work: Path) -> SizeFigures:
         peak_rss_mib_template1_90days=peak90,
         child_baseline_rss_mib=baseline,
         load_average=(load_before, os.getloadavg()[0]),
+        floor_store_s=statistics.median(floor_times["store"]),
+        floor_memory_s=statistics.median(floor_times["memory"]),
     )
 
 
@@ -322,6 +334,10 @@ def _print_table(size: SizeFigures) -> None:
         f"ingest {size.ingest_rows_per_s:,.0f} rows/s ({size.ingest_rows:,} rows, {size.ingest_s:.1f} s); "
         f"store {size.store_mib:.0f} MiB, naive file {size.naive_file_mib:.0f} MiB; "
         f"load average {size.load_average[0]:.1f} -> {size.load_average[1]:.1f}"
+    )
+    print(
+        f"per-run floor (fresh connection, settings, SELECT 1): store {size.floor_store_s * 1000:.1f} ms, "
+        f"in-memory {size.floor_memory_s * 1000:.1f} ms"
     )
     print(
         f"peak RSS exporting template 1: {size.peak_rss_mib_template1:.0f} MiB "
