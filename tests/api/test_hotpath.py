@@ -58,8 +58,9 @@ def test_only_a_sqlite_file_gets_a_hot_path(sqlite_db: Database) -> None:
     assert hotpath.sqlite_file(Database("postgresql://u@127.0.0.1:1/x")) is None
 
 
+@pytest.mark.parametrize("now", [NOW, NOW.replace(microsecond=0)], ids=["micros", "whole-second"])
 def test_inserted_template_reads_back_like_an_orm_insert(
-    sqlite_db: Database, make_partner: Callable[..., Partner]
+    sqlite_db: Database, make_partner: Callable[..., Partner], now: datetime
 ) -> None:
     partner = make_partner(sqlite_db)
     caller = _caller(sqlite_db, partner)
@@ -67,9 +68,9 @@ def test_inserted_template_reads_back_like_an_orm_insert(
     hot = _hot(sqlite_db, executor)
     try:
         canonical = templates.new_template_body(caller, BODY)
-        fast_id = hot.try_insert_template(partner.id, canonical, NOW)
-        queued_id = hot.insert_template(partner.id, canonical, NOW)
-        orm_id = templates.create_template(sqlite_db, caller, BODY, NOW)
+        fast_id = hot.try_insert_template(partner.id, canonical, now)
+        queued_id = hot.insert_template(partner.id, canonical, now)
+        orm_id = templates.create_template(sqlite_db, caller, BODY, now)
         assert fast_id is not None and fast_id < queued_id < orm_id
         with sqlite_db.session() as session:
             stored = [
@@ -79,7 +80,14 @@ def test_inserted_template_reads_back_like_an_orm_insert(
         for record in stored:
             assert record is not None
             assert (record.version, record.current_version, record.body) == (1, 1, canonical)
-            assert record.created_at == record.modified_at == record.version_created_at == NOW
+            assert record.created_at == record.modified_at == record.version_created_at == now
+        # Stored text is byte-identical to the ORM's (SQL compares these columns as text).
+        with sqlite_db.engine.connect() as conn:
+            stamps = conn.exec_driver_sql(
+                "SELECT t.created_at, t.modified_at, v.created_at, v.body FROM templates t "
+                f"JOIN template_versions v ON v.template_id = t.id WHERE t.id IN ({fast_id}, {orm_id})"
+            ).all()
+        assert len(stamps) == 2 and stamps[0] == stamps[1]
         other = make_partner(sqlite_db)
         with sqlite_db.session() as session:
             assert template_repo.get_template(session, partner_id=other.id, template_id=fast_id) is None

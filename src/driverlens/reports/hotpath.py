@@ -35,8 +35,8 @@ _INSERT_TEMPLATE = (
 )
 _INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?, 1, ?, ?)"
 
-# A non-waiting writer never checkpoints itself (a checkpoint syncs files); every this many commits it
-# asks the checkpoint executor for a passive checkpoint instead, so the WAL stays small.
+# Hot connections never checkpoint by themselves (a checkpoint syncs files); every this many commits
+# a passive checkpoint is queued on the checkpoint executor instead, so the WAL stays small.
 CHECKPOINT_EVERY_COMMITS = 500
 
 RunRow = tuple[datetime, RunState, str, bool, str, str | None]
@@ -73,16 +73,21 @@ class SqliteHotPath:
         self._opened: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         dialect = db.engine.dialect
-        due, state, manual = Run.__table__.c.due_at, Run.__table__.c.state, Run.__table__.c.manual
-        self._bind_time: Callable[[Any], Any] = due.type.bind_processor(dialect) or _identity
+
+        def types(column: Any) -> Any:
+            return column.type.dialect_impl(dialect)  # the SQLite form, as the ORM executes it
+
+        due, state = types(Run.__table__.c.due_at), types(Run.__table__.c.state)
+        self._bind_time: Callable[[Any], Any] = due.bind_processor(dialect) or _identity
         self._read_time: Callable[[Any], Any] = _utc_from_sqlite
-        self._read_state: Callable[[Any], Any] = state.type.result_processor(dialect, None) or _identity
-        self._read_bool: Callable[[Any], Any] = manual.type.result_processor(dialect, None) or _identity
-        self._skipped: Any = (state.type.bind_processor(dialect) or _identity)(RunState.SKIPPED)
-        created = TemplateRow.__table__.c.created_at
-        self._bind_created: Callable[[Any], Any] = created.type.bind_processor(dialect) or _identity
-        body = TemplateVersion.__table__.c.body
-        self._bind_body: Callable[[Any], Any] = body.type.bind_processor(dialect) or _identity
+        self._read_state: Callable[[Any], Any] = state.result_processor(dialect, None) or _identity
+        manual = types(Run.__table__.c.manual)
+        self._read_bool: Callable[[Any], Any] = manual.result_processor(dialect, None) or _identity
+        self._skipped: Any = (state.bind_processor(dialect) or _identity)(RunState.SKIPPED)
+        created = types(TemplateRow.__table__.c.created_at)
+        self._bind_created: Callable[[Any], Any] = created.bind_processor(dialect) or _identity
+        body = types(TemplateVersion.__table__.c.body)
+        self._bind_body: Callable[[Any], Any] = body.bind_processor(dialect) or _identity
 
     @classmethod
     def for_database(cls, db: Database, checkpoints: Executor | None = None) -> SqliteHotPath | None:
@@ -91,19 +96,19 @@ class SqliteHotPath:
         path = sqlite_file(db)
         return None if path is None else cls(path, db, checkpoints)
 
-    def _conn(self, nowait: bool = False) -> sqlite3.Connection:
-        name = "nowait" if nowait else "conn"
-        conn: sqlite3.Connection | None = getattr(self._local, name, None)
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection. One per thread for reads and writes alike: a connection's page
+        cache survives its own commits, while another connection's commit empties it."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
-            if nowait:
-                conn.execute("PRAGMA wal_autocheckpoint = 0")
-                conn.execute("PRAGMA busy_timeout = 0")
-            setattr(self._local, name, conn)
+            if self._checkpoints is not None:
+                conn.execute("PRAGMA wal_autocheckpoint = 0")  # see CHECKPOINT_EVERY_COMMITS
+            self._local.conn = conn
             with self._lock:
                 self._opened.append(conn)
         return conn
@@ -143,14 +148,7 @@ class SqliteHotPath:
         mode with ``synchronous = NORMAL`` syncs nothing, so this is safe on the event loop."""
         if self._checkpoints is None:
             return None
-        template_id = self._insert_template(self._conn(nowait=True), partner_id, body, now, nowait=True)
-        if template_id is not None:
-            self._commits += 1
-            if self._commits >= CHECKPOINT_EVERY_COMMITS:
-                self._commits = 0
-                with contextlib.suppress(RuntimeError):  # the executor is shut down: stopping anyway
-                    self._checkpoints.submit(self._checkpoint)
-        return template_id
+        return self._insert_template(self._conn(), partner_id, body, now, nowait=True)
 
     def _checkpoint(self) -> None:
         self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
@@ -160,12 +158,8 @@ class SqliteHotPath:
     ) -> int | None:
         stamp = self._bind_created(now)
         encoded = self._bind_body(body)
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if nowait and exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                return None
-            raise
+        if not self._begin_immediate(conn, nowait):
+            return None
         try:
             template_id = conn.execute(_INSERT_TEMPLATE, (partner_id, stamp, stamp)).lastrowid
             conn.execute(_INSERT_VERSION, (template_id, encoded, stamp))
@@ -174,7 +168,34 @@ class SqliteHotPath:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        self._committed()
         return template_id
+
+    @staticmethod
+    def _begin_immediate(conn: sqlite3.Connection, nowait: bool) -> bool:
+        """Take the write lock; with ``nowait``, False at once when another connection holds it."""
+        if not nowait:
+            conn.execute("BEGIN IMMEDIATE")
+            return True
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                return False
+            raise
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        return True
+
+    def _committed(self) -> None:
+        """Hot connections never checkpoint by themselves (a checkpoint syncs files, and may run on the
+        event loop); every CHECKPOINT_EVERY_COMMITS commits a passive one is queued instead."""
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY_COMMITS and self._checkpoints is not None:
+            self._commits = 0
+            with contextlib.suppress(RuntimeError):  # the executor is shut down: stopping anyway
+                self._checkpoints.submit(self._checkpoint)
 
     def close(self) -> None:
         with self._lock:
