@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
@@ -10,6 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from driverlens.api.template_inserts import TemplateInserts
 from driverlens.auth import service
 from driverlens.auth.principal import Principal
 from driverlens.catalog import PartnerKind
@@ -211,3 +216,89 @@ def test_report_data_is_the_same_on_both_paths(
         )
     finally:
         hot.close()
+
+
+def _run_inserts(
+    inserts: TemplateInserts, rows: list[tuple[int, dict[str, Any], datetime]]
+) -> list[int | BaseException]:
+    async def main() -> list[int | BaseException]:
+        tasks = [inserts.insert(*row) for row in rows]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    return asyncio.run(main())
+
+
+def test_creations_in_one_loop_turn_share_one_transaction(
+    sqlite_db: Database, make_partner: Callable[..., Partner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner = make_partner(sqlite_db)
+    executor = CountingExecutor()
+    hot = _hot(sqlite_db, executor)
+    batches: list[int] = []
+    original = hot.try_insert_templates
+
+    def spy(rows: Any) -> list[int] | None:
+        batches.append(len(rows))
+        return original(rows)
+
+    monkeypatch.setattr(hot, "try_insert_templates", spy)
+    try:
+        ids = _run_inserts(TemplateInserts(hot, executor), [(partner.id, BODY, NOW)] * 10)
+        assert batches == [10]
+        assert len(set(ids)) == 10 and all(isinstance(i, int) for i in ids)
+        with sqlite_db.session() as session:
+            for template_id in ids:
+                assert isinstance(template_id, int)
+                stored = template_repo.get_template(session, partner_id=partner.id, template_id=template_id)
+                assert stored is not None and stored.body == BODY
+    finally:
+        hot.close()
+        executor.shutdown()
+
+
+def test_creations_wait_on_the_writer_while_the_lock_is_taken(
+    sqlite_db: Database, make_partner: Callable[..., Partner]
+) -> None:
+    partner = make_partner(sqlite_db)
+    executor = CountingExecutor()
+    hot = _hot(sqlite_db, executor)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_lock() -> None:
+        with sqlite_db.write_connection():
+            locked.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold_lock)
+    holder.start()
+    try:
+        assert locked.wait(10)
+        threading.Timer(0.3, release.set).start()
+        started = time.monotonic()
+        ids = _run_inserts(TemplateInserts(hot, executor), [(partner.id, BODY, NOW)] * 3)
+        assert time.monotonic() - started >= 0.25  # waited for the lock on the writer thread
+        assert executor.submitted >= 1
+        assert len(set(ids)) == 3 and all(isinstance(i, int) for i in ids)
+    finally:
+        release.set()
+        holder.join()
+        hot.close()
+        executor.shutdown()
+
+
+def test_a_failing_row_fails_only_its_own_request(
+    sqlite_db: Database, make_partner: Callable[..., Partner]
+) -> None:
+    partner = make_partner(sqlite_db)
+    executor = CountingExecutor()
+    hot = _hot(sqlite_db, executor)
+    try:
+        rows = [(partner.id, BODY, NOW), (partner.id + 999, BODY, NOW), (partner.id, BODY, NOW)]
+        first, bad, last = _run_inserts(TemplateInserts(hot, executor), rows)
+        assert isinstance(bad, sqlite3.IntegrityError)  # no such partner (foreign key)
+        assert isinstance(first, int) and isinstance(last, int)
+        with sqlite_db.session() as session:
+            assert len(template_repo.list_templates(session, partner_id=partner.id)) == 2
+    finally:
+        hot.close()
+        executor.shutdown()

@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from driverlens.api.metrics import Metrics
 from driverlens.api.principals import PrincipalCache
 from driverlens.api.ratelimit import RateLimiter
+from driverlens.api.template_inserts import TemplateInserts
 from driverlens.auth.jwks import AzureAdTrust
 from driverlens.auth.keys import KeyRing
 from driverlens.auth.tokens import TokenIssuer, TokenVerifier, own_issuer
@@ -53,6 +54,7 @@ class ApiContext:
     principals: PrincipalCache
     # Plain sqlite3 for the hottest statements (None unless the metadata store is a SQLite file).
     hot: SqliteHotPath | None = None
+    template_inserts: TemplateInserts | None = None
 
     writer: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="driverlens-writer")
@@ -119,6 +121,8 @@ def build_context(
         principals=PrincipalCache(),
     )
     ctx.hot = SqliteHotPath.for_database(db, checkpoints=ctx.writer)
+    if ctx.hot is not None:
+        ctx.template_inserts = TemplateInserts(ctx.hot, ctx.writer)
     return ctx
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from typing import Any
@@ -35,11 +35,13 @@ _INSERT_TEMPLATE = (
 )
 _INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?, 1, ?, ?)"
 
-# Hot connections never checkpoint by themselves (a checkpoint syncs files); every this many commits
-# a passive checkpoint is queued on the checkpoint executor instead, so the WAL stays small.
+# Hot connections never checkpoint by themselves (a checkpoint syncs files); every this many rows
+# committed a passive checkpoint is queued on the checkpoint executor instead, so the WAL stays small.
 CHECKPOINT_EVERY_COMMITS = 500
 
 RunRow = tuple[datetime, RunState, str, bool, str, str | None]
+# A template to create: (partner id, canonical body, creation time).
+NewTemplate = tuple[int, dict[str, Any], datetime]
 
 
 def _identity(value: Any) -> Any:
@@ -138,38 +140,53 @@ class SqliteHotPath:
 
         Waits for the write lock (busy timeout): run it on a writer thread, never on the event loop.
         """
-        template_id = self._insert_template(self._conn(), partner_id, body, now, nowait=False)
-        assert template_id is not None
-        return template_id
+        return self.insert_templates([(partner_id, body, now)])[0]
+
+    def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
+        """Several new templates (each with its version 1) in one write transaction; their ids.
+        Waits for the write lock, like :meth:`insert_template`."""
+        ids = self._insert_templates(self._conn(), rows, nowait=False)
+        assert ids is not None
+        return ids
 
     def try_insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int | None:
         """Like :meth:`insert_template`, but never waits: None when another connection holds the write
         lock (the caller then queues :meth:`insert_template` on its writer thread). A commit in WAL
         mode with ``synchronous = NORMAL`` syncs nothing, so this is safe on the event loop."""
+        ids = self.try_insert_templates([(partner_id, body, now)])
+        return None if ids is None else ids[0]
+
+    def try_insert_templates(self, rows: Sequence[NewTemplate]) -> list[int] | None:
+        """Like :meth:`insert_templates`, but None at once when the write lock is taken elsewhere."""
         if self._checkpoints is None:
             return None
-        return self._insert_template(self._conn(), partner_id, body, now, nowait=True)
+        return self._insert_templates(self._conn(), rows, nowait=True)
 
     def _checkpoint(self) -> None:
         self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
-    def _insert_template(
-        self, conn: sqlite3.Connection, partner_id: int, body: dict[str, Any], now: datetime, *, nowait: bool
-    ) -> int | None:
-        stamp = self._bind_created(now)
-        encoded = self._bind_body(body)
+    def _insert_templates(
+        self, conn: sqlite3.Connection, rows: Sequence[NewTemplate], *, nowait: bool
+    ) -> list[int] | None:
+        bound = [
+            (partner_id, self._bind_created(now), self._bind_body(body)) for partner_id, body, now in rows
+        ]
         if not self._begin_immediate(conn, nowait):
             return None
+        ids: list[int] = []
         try:
-            template_id = conn.execute(_INSERT_TEMPLATE, (partner_id, stamp, stamp)).lastrowid
-            conn.execute(_INSERT_VERSION, (template_id, encoded, stamp))
+            for partner_id, stamp, encoded in bound:
+                template_id = conn.execute(_INSERT_TEMPLATE, (partner_id, stamp, stamp)).lastrowid
+                assert template_id is not None
+                conn.execute(_INSERT_VERSION, (template_id, encoded, stamp))
+                ids.append(template_id)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        self._committed()
-        return template_id
+        self._committed(len(ids))
+        return ids
 
     @staticmethod
     def _begin_immediate(conn: sqlite3.Connection, nowait: bool) -> bool:
@@ -188,10 +205,10 @@ class SqliteHotPath:
             conn.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         return True
 
-    def _committed(self) -> None:
+    def _committed(self, rows: int) -> None:
         """Hot connections never checkpoint by themselves (a checkpoint syncs files, and may run on the
         event loop); every CHECKPOINT_EVERY_COMMITS commits a passive one is queued instead."""
-        self._commits += 1
+        self._commits += rows
         if self._commits >= CHECKPOINT_EVERY_COMMITS and self._checkpoints is not None:
             self._commits = 0
             with contextlib.suppress(RuntimeError):  # the executor is shut down: stopping anyway

@@ -37,15 +37,13 @@ async def create_template(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    if ctx.hot is None:
+    if ctx.template_inserts is None:
         template_id = await ctx.write(templates.create_template, ctx.db, caller, body, ctx.now())
         return ok({"templateId": template_id}, 201)
-    # SQLite: validate here, then insert at once unless another connection holds the write lock (two
-    # small statements, no sync); in that case the insert waits for the lock on the writer thread.
-    canonical, now = templates.new_template_body(caller, body), ctx.now()
-    new_id = ctx.hot.try_insert_template(caller.partner_id, canonical, now)
-    if new_id is None:
-        new_id = await ctx.write(ctx.hot.insert_template, caller.partner_id, canonical, now)
+    # SQLite: validate here; creations of the same loop turn then share one transaction (see
+    # api/template_inserts.py), and each answer waits for its own commit.
+    canonical = templates.new_template_body(caller, body)
+    new_id = await ctx.template_inserts.insert(caller.partner_id, canonical, ctx.now())
     return ok({"templateId": new_id}, 201)
 
 
