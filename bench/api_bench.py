@@ -53,6 +53,20 @@ TEMPLATE = {
 }
 
 
+def _server_stack(env: dict[str, str]) -> dict[str, str]:
+    """The HTTP parser and event loop uvicorn picks ("auto") in the servers' interpreter and environment;
+    both servers run that interpreter with that environment, so both get the same ones."""
+    probe = (
+        "import importlib.util as u;"
+        "print('httptools' if u.find_spec('httptools') else 'h11',"
+        " 'uvloop' if u.find_spec('uvloop') else 'asyncio')"
+    )
+    http, loop = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
+    ).stdout.split()
+    return {"http": http, "loop": loop}
+
+
 def _free_ports(count: int) -> list[int]:
     """Distinct free ports (all sockets are held open together, so no port is handed out twice)."""
     sockets = [socket.socket() for _ in range(count)]
@@ -150,6 +164,7 @@ def main() -> dict[str, Any]:
         }
         env.pop("DRIVERLENS_PUBLIC_BASE_URL", None)
         env.pop("DRIVERLENS_DATABASE_URL", None)
+        stack = _server_stack(env)
         api_port, bare_port = _free_ports(2)
         server_log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 (closed in finally)
         try:
@@ -185,6 +200,7 @@ def main() -> dict[str, Any]:
                         "warning",
                     ],
                     cwd=Path(__file__).resolve().parent.parent,
+                    env=env,
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
@@ -267,7 +283,8 @@ def main() -> dict[str, Any]:
     data, post = scenarios["GET report data"], scenarios["POST template"]
     ok = all(s["ratio"] >= RATIO_TARGET and s["p99_ms"] < P99_TARGET_MS for s in (data, post))
     print(
-        f"api_bench connections={CONNECTIONS} seconds={seconds:g} ceiling_rps={ceiling:.0f} "
+        f"api_bench connections={CONNECTIONS} seconds={seconds:g} http={stack['http']} loop={stack['loop']} "
+        f"ceiling_rps={ceiling:.0f} "
         f"reportdata_rps={data['rps']:.0f} reportdata_p99_ms={data['p99_ms']:.1f} "
         f"reportdata_ratio={data['ratio']:.2f} template_rps={post['rps']:.0f} "
         f"template_p99_ms={post['p99_ms']:.1f} template_ratio={post['ratio']:.2f} "
@@ -280,6 +297,7 @@ def main() -> dict[str, Any]:
         "seconds": seconds,
         "machine": platform.platform(),
         "cpus": os.cpu_count(),
+        "server": stack,
         "scenarios": scenarios,
         "targets_met": ok,
         "measured_at": datetime.now(UTC).isoformat(),

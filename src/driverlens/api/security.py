@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import Depends, Request
+from fastapi import Request
 from sqlalchemy import bindparam, select
 
-from driverlens.api.context import ApiContext, get_context
+from driverlens.api.context import ApiContext
 from driverlens.auth.principal import Principal
 from driverlens.auth.service import principal_from_claims
 from driverlens.errors import Unauthorized
@@ -67,11 +67,9 @@ def _still_live(ctx: ApiContext, client_id: str) -> bool:
         return conn.execute(_LIVE_CLIENT, {"client_id": client_id}).first() is not None
 
 
-async def principal(
-    request: Request,
-    ctx: ApiContext = Depends(get_context),
-) -> Principal:
+async def principal(request: Request) -> Principal:
     """The authenticated caller; 401 for any token problem, 429 when the client is over its rate."""
+    ctx: ApiContext = request.app.state.ctx  # not a sub-dependency: one less to solve per request
     claims = ctx.verifier.verify(bearer_token(request))
     key = _cache_key(claims)
     caller = ctx.principals.get(key) if key is not None else None

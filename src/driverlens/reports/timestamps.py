@@ -12,7 +12,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def iso_utc(value: datetime) -> str:
     """``yyyy-MM-ddTHH:mm:ssZ`` (whole seconds, UTC)."""
-    return ensure_utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    v = value if value.tzinfo is UTC else ensure_utc(value)
+    if v.year < 1000:  # strftime does not pad such years; keep its spelling
+        return v.replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{v.year}-{v.month:02d}-{v.day:02d}T{v.hour:02d}:{v.minute:02d}:{v.second:02d}Z"
 
 
 def parse_utc(text: str) -> datetime | None:
