@@ -2,9 +2,10 @@
 
 The bearer check (is the client still live?), report data (polled) and template creation run on every
 such request; through SQLAlchemy each statement costs 50-300 us of connection, transaction and result
-machinery, directly on ``sqlite3`` a few microseconds. Values are converted with the same SQLAlchemy
-column types the models use (their public bind/result processors), so what is stored and read is
-exactly what the ORM would store and read. Only for a SQLite file; PostgreSQL keeps the ORM path.
+machinery, directly on ``sqlite3`` a few microseconds. Values are bound with the SQLite forms of the
+models' own column types (their public bind processors), so what is stored is byte for byte what the
+ORM stores (tests compare both); run times are read back as ``UtcDateTime`` reads them. Only for a
+SQLite file; PostgreSQL keeps the ORM path.
 """
 
 from __future__ import annotations
