@@ -63,14 +63,16 @@ def create_app(
     app.state.ctx = ctx
     install_handlers(app)
     # dataset before templates: POST .../reporttemplate/preview must not match .../{templateId}.
+    # Routes are tried in order, so the busy analytics routers come first and ops (/healthz,
+    # /metrics; no path in common with any other) last.
     routers = (
-        ops.router,
         dataset.router,
         templates.router,
         reports.router,
         runs.router,
         cabs.router,
         tokens.router,
+        ops.router,
     )
     for router in (*routers, *extra_routers):
         app.include_router(router)

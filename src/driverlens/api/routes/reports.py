@@ -47,6 +47,30 @@ def callback_check(ctx: ApiContext) -> scheduled.CallbackCheck:
     return check
 
 
+# Report data first: it is the polled route, and routes are matched in order (no other path here
+# overlaps it).
+@router.get(
+    "/reportdata/{reportId}",
+    summary="Runs of a report due between two dates, with fresh download links",
+    response_model=Envelope[list[ReportDataItemOut]],
+    responses=errors(404),
+)
+async def get_report_data(
+    report_id: ReportIdPath,
+    start_date: str | None = Query(
+        None, alias="startDate", description="yyyy-mm-dd (inclusive).", json_schema_extra=DATE
+    ),
+    end_date: str | None = Query(
+        None, alias="endDate", description="yyyy-mm-dd (inclusive).", json_schema_extra=DATE
+    ),
+    caller: Principal = Depends(principal),
+    ctx: ApiContext = Depends(get_context),
+) -> Response:
+    first, last = reportdata.parse_date_range(start_date, end_date)
+    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link, ctx.hot)
+    return ok([item.to_json() for item in items])
+
+
 @router.post(
     "/report",
     status_code=201,
@@ -173,25 +197,3 @@ async def run_report_now(
     run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now())
     data = {"reportId": report_id, "ReportDatetime": iso_utc(run.due_at), "ReportStatus": run.state.value}
     return ok(data, 201)
-
-
-@router.get(
-    "/reportdata/{reportId}",
-    summary="Runs of a report due between two dates, with fresh download links",
-    response_model=Envelope[list[ReportDataItemOut]],
-    responses=errors(404),
-)
-async def get_report_data(
-    report_id: ReportIdPath,
-    start_date: str | None = Query(
-        None, alias="startDate", description="yyyy-mm-dd (inclusive).", json_schema_extra=DATE
-    ),
-    end_date: str | None = Query(
-        None, alias="endDate", description="yyyy-mm-dd (inclusive).", json_schema_extra=DATE
-    ),
-    caller: Principal = Depends(principal),
-    ctx: ApiContext = Depends(get_context),
-) -> Response:
-    first, last = reportdata.parse_date_range(start_date, end_date)
-    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link, ctx.hot)
-    return ok([item.to_json() for item in items])
