@@ -30,7 +30,7 @@ class BlobInfo:
 class BlobStore(Protocol):
     """Where report files and CABs live; local directory today, Azure Blob later."""
 
-    def put_file(self, key: str, src_path: Path, *, move: bool = False) -> BlobInfo: ...
+    def put_file(self, key: str, src_path: Path, *, move: bool = False, synced: bool = False) -> BlobInfo: ...
 
     def open_read(self, key: str) -> BinaryIO: ...
 
@@ -94,11 +94,20 @@ class LocalBlobStore:
             raise ValidationFailed([Problem(path="key", message="blob key escapes the blob store root")])
         return resolved
 
-    def put_file(self, key: str, src_path: Path, *, move: bool = False) -> BlobInfo:
+    def put_file(self, key: str, src_path: Path, *, move: bool = False, synced: bool = False) -> BlobInfo:
+        """Store ``src_path`` under ``key`` atomically; the blob's data is on disk when this returns.
+
+        ``move=True`` renames the source into place when it is on the same file system (else copies and
+        deletes it). ``synced=True`` promises the source's data is already fsynced (the report engine
+        fsyncs its output): a rename keeps the same inode and data, so the blob is renamed straight into
+        place without a second fsync; a cross-device copy is a new file and is still fsynced.
+        """
         dest = self.path_for(key)
         dest.parent.mkdir(parents=True, exist_ok=True)
         # Re-check after creating directories: a symlinked parent must not lead outside the root.
         dest = self.path_for(key)
+        if move and synced and self._rename_synced(Path(src_path), dest):
+            return self.stat(key)
         fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=dest.parent)
         tmp = Path(tmp_name)
         try:
@@ -120,6 +129,16 @@ class LocalBlobStore:
             tmp.unlink(missing_ok=True)
             raise
         return self.stat(key)
+
+    def _rename_synced(self, src: Path, dest: Path) -> bool:
+        """Rename an already-fsynced file into place; False when it must be copied (another device)."""
+        stamp = self._clock.now().timestamp()
+        try:
+            os.utime(src, (stamp, stamp))
+            os.replace(src, dest)
+        except OSError:
+            return False
+        return True
 
     def open_read(self, key: str) -> BinaryIO:
         path = self.path_for(key)

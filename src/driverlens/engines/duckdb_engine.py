@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 # After the budget runs out the watchdog keeps interrupting until the statement is gone: an interrupt
 # that lands before DuckDB has started executing would otherwise be lost.
 _REINTERRUPT_S = 0.05
+# Exports only: stream rows to the file instead of buffering them to keep scan order (module docstring).
+_EXPORT_SETTINGS = "SET SESSION preserve_insertion_order = false; "
 
 
 class QueryFailed(DriverLensError):
@@ -53,28 +55,46 @@ class DuckDBEngine:
         self._store = store
         self._memory_limit = memory_limit if memory_limit is not None else settings.engine_memory_limit
         self._threads = threads if threads is not None else settings.engine_threads
+        self._settings = _session_settings(self._memory_limit, self._threads)
 
     def run_to_file(self, query: Query, dest: Path, fmt: OutputFormat, timeout_s: float | None) -> RunOutput:
-        """Stream the query's result into ``dest`` (written to a temporary file, then renamed)."""
+        """Stream the query's result into ``dest`` (written to a temporary file, fsynced, then renamed).
+
+        The returned file is durable (its data fsynced before the rename), so a caller may commit the run
+        right after moving it with ``BlobStore.put_file(..., move=True, synced=True)``.
+        """
         started = time.perf_counter()
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
-        target = exp.Literal.string(str(tmp)).sql(dialect="duckdb")
+        conn = self._open()
         try:
-            with self._connection() as conn, _budget(conn, timeout_s):
+            with _budget(conn, timeout_s):
                 sql = query.sql("duckdb")
                 if fmt is OutputFormat.PARQUET:
                     sql = _uuids_as_text(conn, sql)
-                conn.execute("SET SESSION preserve_insertion_order = false")
-                result = conn.execute(f"COPY ({sql}) TO {target} ({fmt.copy_options})").fetchone()
+                copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options})"
+                # One round trip: the session settings and the export parse and run as one script.
+                result = conn.execute(f"{self._settings}{_EXPORT_SETTINGS}{copy}").fetchone()
             rows = int(result[0]) if result else 0
+        except BaseException:
+            conn.close()
+            with suppress(FileNotFoundError):
+                tmp.unlink()
+            raise
+        # Closing the last connection tears down DuckDB's database instance (milliseconds); it releases
+        # the GIL, so it runs beside hashing and fsyncing the file instead of before them.
+        closer = threading.Thread(target=conn.close, name="duckdb-close", daemon=True)
+        closer.start()
+        try:
             size, digest = _size_and_sha256(tmp)
             os.replace(tmp, dest)
         except BaseException:
             with suppress(FileNotFoundError):
                 tmp.unlink()
             raise
+        finally:
+            closer.join()
         return RunOutput(rows=rows, bytes=size, sha256=digest, duration_s=time.perf_counter() - started)
 
     def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
@@ -90,15 +110,31 @@ class DuckDBEngine:
 
     @contextmanager
     def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = self._store.connect(read_only=True)
+        conn = self._open()
         try:
-            conn.execute("SET SESSION enable_progress_bar = false")  # workers have no terminal to draw on
-            conn.execute(f"SET memory_limit = {exp.Literal.string(self._memory_limit).sql('duckdb')}")
-            if self._threads > 0:
-                conn.execute(f"SET threads = {int(self._threads)}")
+            conn.execute(self._settings)
             yield conn
         finally:
             conn.close()
+
+    def _open(self) -> duckdb.DuckDBPyConnection:
+        return self._store.connect(read_only=True)
+
+
+def _string_literal(text: str) -> str:
+    """A DuckDB string literal (quotes doubled); the text is a path we generated, never user input."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _session_settings(memory_limit: str, threads: int) -> str:
+    """The statements every report connection runs first, as one script (each ends with ``;``)."""
+    statements = [
+        "SET SESSION enable_progress_bar = false;",  # workers have no terminal to draw on
+        f"SET memory_limit = {_string_literal(memory_limit)};",
+    ]
+    if threads > 0:
+        statements.append(f"SET threads = {int(threads)};")
+    return " ".join(statements) + " "
 
 
 def _uuids_as_text(conn: duckdb.DuckDBPyConnection, sql: str) -> str:

@@ -181,7 +181,9 @@ class RunExecutor:
                 output = self.engine.run_to_file(query, tmp, fmt, self.timeout_s)
                 if keeper.lost.is_set():
                     raise LeaseLost(f"run {run.id}: lease lost while the query ran")
-                self.blobs.put_file(key, tmp, move=True)
+                # run_to_file fsynced the file; moving it keeps that data, so one fsync precedes the
+                # commit below (a cross-device move copies and fsyncs again).
+                self.blobs.put_file(key, tmp, move=True, synced=True)
         except LeaseLost:
             tmp.unlink(missing_ok=True)
             self._notify("lease_lost", run, attempt)
