@@ -100,13 +100,16 @@ def test_schedule_keys_any_case_aliases_and_callback_places() -> None:
     assert problems == []
     assert (given.template_id, given.interval_hours, given.recurrence) == (7, 24, 3)
     assert given.callback_url == "https://example.com/cb"
-    alias = {"templateId": 1, "schedule": {**_schedule(recurrence=None), "RecurrenceCount": 4}}
+    alias: dict[str, Any] = {
+        "templateId": 1,
+        "schedule": {**_schedule(recurrence=None), "RecurrenceCount": 4},
+    }
     del alias["schedule"]["recurrence"]
     assert read_report_body(alias, now=NOW, creating=True)[0].recurrence == 4
 
 
 def test_schedule_problems_are_all_listed() -> None:
-    body = {
+    body: dict[str, Any] = {
         "templateId": True,
         "schedule": _schedule(recurrenceInterval=11.5, recurrence="many", startTime="2020-01-01T00:00:00Z"),
         "callbackUrl": "https://example.com/a",
