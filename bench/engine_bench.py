@@ -349,6 +349,10 @@ def _print_table(size: SizeFigures) -> None:
         f"{'rows':>9}{'driverlens s':>14}{'hand s':>9}{'ratio':>7}{'defaults s':>12}{'ratio':>7}"
         f"{'naive s':>9}{'speedup':>9}{'layout':>8}"
     )
+    print(
+        "hand = the same query hand-written as one COPY with the engine's settings (target ratio); "
+        "defaults = with DuckDB's default settings"
+    )
     print(f"{'template':<10}{heads}  ok")
     for t in size.templates:
         ok = t.ratio_ok and (t.speedup_ok is not False)
