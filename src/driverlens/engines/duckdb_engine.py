@@ -76,7 +76,9 @@ class DuckDBEngine:
                     if fmt is OutputFormat.PARQUET:
                         sql = _uuids_as_text(conn, sql)
                     copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options})"
-                    # One round trip: the session settings and the export parse and run as one script.
+                    # Settings and export as one script (measured: as fast as separate SETs, ~0.15 ms
+                    # per statement; DuckDB's connect-time config would save ~0.7 ms, but every
+                    # connection to the file in a process must then share it: EventStore's call).
                     result = conn.execute(f"{self._settings}{_EXPORT_SETTINGS}{copy}").fetchone()
                 # The file is complete: hash and fsync it in a thread while this one closes the
                 # connection (closing the last one tears down DuckDB's database instance, ~3-5 ms).
