@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     callback_allowed_networks: str = Field(
         "", description="Comma-separated CIDRs that callbacks may reach despite the SSRF guard."
     )
+    callback_max_attempts: int = Field(
+        14, ge=1, le=50, description="Delivery attempts per callback before it is marked Failed."
+    )
+    callback_max_delay_seconds: float = Field(
+        6 * 3600.0, ge=1, description="Longest wait between two callback attempts (backoff doubles up to it)."
+    )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body (413 above).")
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per minute per client (429 above).")
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")

@@ -240,3 +240,14 @@ def test_in_process_worker_for_serve(settings: Settings, make_report: MakeReport
     assert run.state is RunState.COMPLETED, run.error
     assert (settings.blobs_dir / run.location).is_file()
     assert not handle.worker.tmp_dir.exists()
+
+
+def test_callback_retry_policy_follows_the_settings(settings: Settings) -> None:
+    from driverlens.retry import CALLBACK_RETRY
+    from driverlens.runs.worker import callback_retry
+
+    assert callback_retry(settings) == CALLBACK_RETRY
+    custom = settings.model_copy(update={"callback_max_attempts": 3, "callback_max_delay_seconds": 60.0})
+    policy = callback_retry(custom)
+    assert (policy.max_attempts, policy.max_delay_s, policy.base_delay_s) == (3, 60.0, 15.0)
+    assert policy.exhausted(3) and not policy.exhausted(2)

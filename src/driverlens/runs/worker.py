@@ -14,7 +14,7 @@ import shutil
 import socket
 import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from driverlens.clock import Clock, SystemClock
 from driverlens.engines import Engine
 from driverlens.metadata import Partner, Report, Run
 from driverlens.metadata.database import Database
-from driverlens.retry import RUN_RETRY, RetryPolicy
+from driverlens.retry import CALLBACK_RETRY, RUN_RETRY, RetryPolicy
 from driverlens.runs import leases
 from driverlens.runs.execution import CallbackSink, RunExecutor, RunListener, enqueue_notice
 from driverlens.runs.planner import plan_due_runs
@@ -296,7 +296,21 @@ def default_callbacks(settings: Settings, clock: Clock | None = None) -> Callbac
     from driverlens.callbacks.dispatcher import Dispatcher
 
     guard = CallbackGuard.from_setting(settings.callback_allowed_networks)
-    return Dispatcher(guard, public_base_url=settings.public_base_url, clock=clock or SystemClock())
+    return Dispatcher(
+        guard,
+        public_base_url=settings.public_base_url,
+        clock=clock or SystemClock(),
+        policy=callback_retry(settings),
+    )
+
+
+def callback_retry(settings: Settings) -> RetryPolicy:
+    """The callback retry policy: CALLBACK_RETRY's shape with the operator's attempt count and cap."""
+    return replace(
+        CALLBACK_RETRY,
+        max_attempts=settings.callback_max_attempts,
+        max_delay_s=settings.callback_max_delay_seconds,
+    )
 
 
 def start_in_process_worker(settings: Settings, *, concurrency: int = 1) -> WorkerHandle:
