@@ -113,7 +113,14 @@ def prepare_data_dir(data_dir: Path, *, rows: int = 20_000) -> dict[str, Creds]:
     return creds
 
 
-def start_server(data_dir: Path, partners: dict[str, Creds], env: Mapping[str, str] | None = None) -> Server:
+def start_server(
+    data_dir: Path,
+    partners: dict[str, Creds],
+    env: Mapping[str, str] | None = None,
+    *,
+    worker: bool = False,
+) -> Server:
+    """`python -m driverlens serve` on a free 127.0.0.1 port (worker only if asked); returns once healthy."""
     port = free_port()
     log_path = data_dir / f"server-{port}.log"
     environment = {
@@ -126,7 +133,8 @@ def start_server(data_dir: Path, partners: dict[str, Creds], env: Mapping[str, s
     }
     environment.pop("DRIVERLENS_PUBLIC_BASE_URL", None)
     environment.pop("DRIVERLENS_DATABASE_URL", None)
-    command = [sys.executable, "-m", "driverlens", "serve", "--no-worker", "--port", str(port)]
+    command = [sys.executable, "-m", "driverlens", "serve", "--worker" if worker else "--no-worker"]
+    command += ["--port", str(port)]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, env=environment, stdout=log, stderr=subprocess.STDOUT)
     server = Server(f"http://127.0.0.1:{port}", data_dir, log_path, process, dict(partners))
