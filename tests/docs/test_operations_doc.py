@@ -23,6 +23,7 @@ import typer
 from driverlens.callbacks import signing
 from driverlens.cli.main import app
 from driverlens.retry import CALLBACK_RETRY
+from driverlens.runs.worker import callback_retry
 from driverlens.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,6 +151,14 @@ def test_the_documented_callback_retry_schedule_is_the_policy() -> None:
     assert "15 s, 30 s, 1, 2, 4, 8, 16, 32, 64, 128 and\n256 min, then 6 h and 6 h" in text
     assert f"about {sum(waits) / 3600:.1f} h in total" in text
     assert f"by up to {CALLBACK_RETRY.jitter:.0%}" in text
+    # The documented defaults are the settings' defaults, and the settings shape the policy in use.
+    attempts = Settings.model_fields["callback_max_attempts"].default
+    cap = Settings.model_fields["callback_max_delay_seconds"].default
+    assert (attempts, cap) == (CALLBACK_RETRY.max_attempts, CALLBACK_RETRY.max_delay_s) == (14, 21600)
+    assert "`DRIVERLENS_CALLBACK_MAX_ATTEMPTS`\n(default 14)" in text
+    assert "(the cap, default 21600 = 6 h)" in text
+    used = callback_retry(Settings(callback_max_attempts=3, callback_max_delay_seconds=60))
+    assert (used.max_attempts, used.max_delay_s, used.base_delay_s) == (3, 60, CALLBACK_RETRY.base_delay_s)
 
 
 def _section(text: str, heading: str) -> str:
