@@ -69,6 +69,19 @@ def test_rotation_old_tokens_keep_verifying_new_tokens_use_new_kid(
         fresh.verify(old_token)
 
 
+def test_a_pruned_key_stops_its_remembered_tokens_at_once(
+    keyring: KeyRing, issuer: TokenIssuer, verifier: TokenVerifier, clock: FrozenClock
+) -> None:
+    token = issuer.issue(tenant_id=TENANT, client_id=CLIENT)["access_token"]
+    assert verifier.verify(token)["appid"] == CLIENT  # now remembered
+    old_kid = keyring.current()[0]
+    keyring.rotate()
+    clock.advance(timedelta(seconds=1))
+    assert keyring.prune(older_than_s=0) == [old_kid]  # an operator retiring a leaked key early
+    with pytest.raises(Unauthorized, match="unknown signing key"):
+        verifier.verify(token)
+
+
 def test_remembered_tokens_are_still_checked_for_time(
     issuer: TokenIssuer, verifier: TokenVerifier, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -157,8 +157,9 @@ class TokenVerifier:
         self.leeway_s = leeway_s
         self.external = external
         # Clients reuse one token for its whole life: remember tokens whose signature verified (by
-        # digest), and on a hit only re-check the time-dependent claims.
-        self._verified: OrderedDict[bytes, dict[str, Any]] = OrderedDict()
+        # digest, with the kid that signed them), and on a hit re-check the time-dependent claims and
+        # that the signing key is still in the ring (a pruned key stops its tokens at once).
+        self._verified: OrderedDict[bytes, tuple[dict[str, Any], str]] = OrderedDict()
         self._verified_lock = threading.Lock()
 
     def verify(self, token: str) -> dict[str, Any]:
@@ -170,18 +171,23 @@ class TokenVerifier:
                 if cached is not None:
                     self._verified.move_to_end(key)
             if cached is not None:
-                issuer, audience, _ = self._trust_for(cached)
-                self._check_claims(cached, issuer, audience)
-                return dict(cached)
-        claims = self._verify_uncached(token)
+                claims, kid = cached
+                issuer, audience, lookup = self._trust_for(claims)
+                self._check_claims(claims, issuer, audience)
+                if lookup(kid) is None:
+                    with self._verified_lock:
+                        self._verified.pop(key, None)
+                    raise Unauthorized(f"invalid token: unknown signing key kid={kid[:64]!r}")
+                return dict(claims)
+        claims, kid = self._verify_uncached(token)
         if key is not None:
             with self._verified_lock:
-                self._verified[key] = dict(claims)
+                self._verified[key] = (dict(claims), kid)
                 while len(self._verified) > VERIFIED_CACHE_SIZE:
                     self._verified.popitem(last=False)
         return claims
 
-    def _verify_uncached(self, token: str) -> dict[str, Any]:
+    def _verify_uncached(self, token: str) -> tuple[dict[str, Any], str]:
         if not isinstance(token, str) or not token:
             raise Unauthorized("missing token: send 'Authorization: Bearer <access token>'")
         if len(token) > MAX_TOKEN_CHARS:
@@ -212,7 +218,7 @@ class TokenVerifier:
         except InvalidSignature as exc:
             raise Unauthorized("invalid token: the signature does not verify") from exc
         self._check_claims(claims, issuer, audience)
-        return claims
+        return claims, kid
 
     def _trust_for(self, claims: dict[str, Any]) -> tuple[str, str, Callable[[str], rsa.RSAPublicKey | None]]:
         # Choosing the key source by the (unverified) issuer is safe: the signature must then verify
