@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     )
     token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of issued access tokens.")
     link_secret: str = Field(
-        "development", description="HMAC key for signed download links (rotate with `driverlens keys`)."
+        "development",
+        description="HMAC key for signed download links (more keys: <data dir>/link-keys.json).",
     )
     link_lifetime_hours: float = Field(12.0, gt=0, le=12, description="Lifetime of signed download links.")
     event_retention_days: int = Field(90, ge=1, description="Failure events older than this are purged.")
