@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -13,6 +14,7 @@ import duckdb
 import pytest
 
 from driverlens.catalog import STORED_COLUMNS
+from driverlens.events.reader import attached
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,15 @@ class RawQuery:
 
 @dataclass(frozen=True)
 class FileEventSource:
-    """A DuckDB file holding ``failure_events``; each connect opens a fresh read-only connection."""
+    """A DuckDB file holding ``failure_events``, read as the event store reads its file."""
 
     path: Path
 
-    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path), read_only=read_only)
+    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        return attached(self.path, busy_timeout_s=5, fallback=self.connect)
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        return duckdb.connect(str(self.path), read_only=True)
 
 
 DEVICE_A = UUID("0b7e6f8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b")

@@ -113,7 +113,7 @@ def test_large_ordered_export_keeps_order_across_threads(
     """
     query = RawQuery("SELECT (range * 7919) % 1000003 AS n, uuid() AS u FROM range(1000000) ORDER BY n DESC")
     dest = tmp_path / f"ordered.{fmt.extension}"
-    DuckDBEngine(tiny_source, threads=2).run_to_file(query, dest, fmt, timeout_s=60)
+    DuckDBEngine(tiny_source).run_to_file(query, dest, fmt, timeout_s=60)
     if fmt is OutputFormat.CSV:
         values = [int(line.split(",")[0]) for line in dest.read_text(encoding="utf-8").splitlines()[1:]]
     else:

@@ -20,11 +20,8 @@ def check_readiness(ctx: ApiContext) -> dict[str, str]:
     except Exception as exc:  # any failure means "not ready"; the reason is reported, not raised
         checks["metadata"] = f"failed: {type(exc).__name__}"
     try:
-        conn = ctx.events.connect(read_only=True)
-        try:
+        with ctx.events.reading() as conn:
             conn.execute("SELECT 1 FROM failure_events LIMIT 1").fetchall()
-        finally:
-            conn.close()
         checks["events"] = "ok"
     except (DriverLensError, Exception) as exc:  # same: report, do not raise
         checks["events"] = f"failed: {type(exc).__name__}"

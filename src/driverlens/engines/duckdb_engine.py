@@ -4,6 +4,10 @@ Exports run with ``preserve_insertion_order`` off for their session: DuckDB then
 file instead of buffering them to keep scan order (measured: 1M-row store, 600k-row CSV export, peak RSS
 785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured; only the order of rows that the template
 leaves unordered may differ between runs.
+
+Every call reads inside ``EventStore.reading()``: a cursor on the process's warm DuckDB instance with the
+store file attached for the call only (``driverlens.events.reader``), which took the five sample reports
+on the 1M store from 17-36 ms to 2.5-15 ms each, without keeping writers in other processes out.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import duckdb
 from sqlglot import exp
@@ -26,7 +30,6 @@ from driverlens.engines.formats import OutputFormat, RunOutput
 from driverlens.engines.port import Engine, EventSource, Query
 from driverlens.engines.values import json_safe_row
 from driverlens.errors import DriverLensError, QueryTimeout
-from driverlens.settings import get_settings
 
 if TYPE_CHECKING:
     from driverlens.compiler import CompiledQuery
@@ -38,6 +41,8 @@ _REINTERRUPT_S = 0.05
 _T = TypeVar("_T")
 # Exports only: stream rows to the file instead of buffering them to keep scan order (module docstring).
 _EXPORT_SETTINGS = "SET SESSION preserve_insertion_order = false; "
+# Report files from this size on are fsynced in a thread while they are hashed (``_size_and_sha256``).
+_SYNC_IN_THREAD_BYTES = 1 << 20
 
 
 class QueryFailed(DriverLensError):
@@ -48,16 +53,10 @@ class QueryFailed(DriverLensError):
 
 
 class DuckDBEngine:
-    """Runs compiled queries against the event store; each call opens its own connection (thread-safe)."""
+    """Runs compiled queries against the event store; each call reads through its own cursor (thread-safe)."""
 
-    def __init__(
-        self, store: EventSource, *, memory_limit: str | None = None, threads: int | None = None
-    ) -> None:
-        settings = get_settings()
+    def __init__(self, store: EventSource) -> None:
         self._store = store
-        self._memory_limit = memory_limit if memory_limit is not None else settings.engine_memory_limit
-        self._threads = threads if threads is not None else settings.engine_threads
-        self._settings = _session_settings(self._memory_limit, self._threads)
 
     def run_to_file(self, query: Query, dest: Path, fmt: OutputFormat, timeout_s: float | None) -> RunOutput:
         """Stream the query's result into ``dest`` (written to a temporary file, fsynced, then renamed).
@@ -70,22 +69,14 @@ class DuckDBEngine:
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
         try:
-            with self._export_connection() as conn:
-                with _budget(conn, timeout_s):
-                    sql = query.sql("duckdb")
-                    if fmt is OutputFormat.PARQUET:
-                        sql = _uuids_as_text(conn, sql)
-                    copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options})"
-                    # Settings and export as one script (measured: as fast as separate SETs, ~0.15 ms
-                    # per statement; DuckDB's connect-time config would save ~0.7 ms, but every
-                    # connection to the file in a process must then share it: EventStore's call).
-                    result = conn.execute(f"{self._settings}{_EXPORT_SETTINGS}{copy}").fetchone()
-                # The file is complete: hash and fsync it in a thread while this one closes the
-                # connection (closing the last one tears down DuckDB's database instance, ~3-5 ms).
-                # Measured on the 1M store with idle cores: 2-3 ms less per run (t2: 42.2 -> 39.3 ms,
-                # t4: 25.4 -> 24.0); under load ~3 on 2 cores it was as fast as doing them in turn.
-                finisher = _Background(partial(_size_and_sha256, tmp), "report-sha256-fsync")
-            size, digest = finisher.join()
+            with self._store.reading() as conn, _budget(conn, timeout_s):
+                sql = query.sql("duckdb")
+                if fmt is OutputFormat.PARQUET:
+                    sql = _uuids_as_text(conn, sql)
+                # USE_TMP_FILE false: DuckDB would write its own temporary file and rename it; ours is one.
+                copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
+                result = conn.execute(f"{_EXPORT_SETTINGS}{copy}").fetchone()
+            size, digest = _size_and_sha256(tmp)
             rows = int(result[0]) if result else 0
             os.replace(tmp, dest)  # only after the fsync: a visible report file is a durable one
         except BaseException:
@@ -99,42 +90,16 @@ class DuckDBEngine:
         if limit < 0:
             raise ValueError("preview limit must be >= 0")
         statement = f"SELECT * FROM ({query.sql('duckdb')}) AS preview LIMIT {int(limit)}"
-        with self._connection() as conn, _budget(conn, timeout_s):
+        with self._store.reading() as conn, _budget(conn, timeout_s):
             cursor = conn.execute(statement)
             columns = [d[0] for d in cursor.description or []]
             rows = [json_safe_row(row) for row in cursor.fetchall()]
         return columns, rows
 
-    @contextmanager
-    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        with self._export_connection() as conn:
-            conn.execute(self._settings)
-            yield conn
-
-    @contextmanager
-    def _export_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A fresh read-only connection, closed on exit; the caller sends the session settings."""
-        conn = self._store.connect(read_only=True)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
 
 def _string_literal(text: str) -> str:
     """A DuckDB string literal (quotes doubled); the text is a path we generated, never user input."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _session_settings(memory_limit: str, threads: int) -> str:
-    """The statements every report connection runs first, as one script (each ends with ``;``)."""
-    statements = [
-        "SET SESSION enable_progress_bar = false;",  # workers have no terminal to draw on
-        f"SET memory_limit = {_string_literal(memory_limit)};",
-    ]
-    if threads > 0:
-        statements.append(f"SET threads = {int(threads)};")
-    return " ".join(statements) + " "
 
 
 def _uuids_as_text(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
@@ -185,15 +150,22 @@ def _budget(conn: duckdb.DuckDBPyConnection, timeout_s: float | None) -> Iterato
 def _size_and_sha256(path: Path) -> tuple[int, str]:
     """Hash the file in chunks (never whole in memory) and make it durable before the rename.
 
-    One open serves both: sha256 reads the file back from the page cache (~1.7 GB/s here with SHA-NI;
-    reading via mmap or larger buffers measured no faster), then fsync writes it to disk. This is the
-    only fsync of a report file: ``LocalBlobStore.put_file(..., move=True, synced=True)`` renames it
-    into place without another, and the run is committed after that.
+    sha256 reads the file back from the page cache (~2 GB/s here with SHA-NI; mmap or larger buffers
+    measured no faster). It cannot start before DuckDB has finished: DuckDB writes a file from several
+    threads at once, out of offset order, so a reader following the file would hash holes. The fsync
+    (about 2 ms for a 5 MB report here) runs in a thread meanwhile; small files skip the thread, which
+    would cost more than it saves. This is the only fsync of a report file:
+    ``LocalBlobStore.put_file(..., move=True, synced=True)`` renames it into place without another.
     """
     with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256")
-        size = handle.tell()
-        os.fsync(handle.fileno())
+        size = os.fstat(handle.fileno()).st_size
+        if size < _SYNC_IN_THREAD_BYTES:
+            digest = hashlib.file_digest(handle, "sha256")
+            os.fsync(handle.fileno())
+        else:
+            sync = _Background(partial(os.fsync, handle.fileno()), "report-fsync")
+            digest = hashlib.file_digest(handle, "sha256")
+            sync.join()
     return size, digest.hexdigest()
 
 
@@ -217,8 +189,7 @@ class _Background(Generic[_T]):
         self._thread.join()
         if self._error is not None:
             raise self._error
-        assert self._result is not None
-        return self._result
+        return cast(_T, self._result)
 
 
 if TYPE_CHECKING:  # mypy proves the adapter fits the port and the compiler's output fits the query port

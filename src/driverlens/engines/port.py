@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -19,7 +20,9 @@ class Query(Protocol):
 class EventSource(Protocol):
     """Where failure events are queryable (``driverlens.events.EventStore`` is one)."""
 
-    def connect(self, read_only: bool = True) -> duckdb.DuckDBPyConnection: ...
+    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A connection for one block of reads, on which the event tables are queryable by name."""
+        ...
 
 
 class Engine(Protocol):

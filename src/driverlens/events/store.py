@@ -32,9 +32,11 @@ IHV-major table and 57 ms in arrival order; the 30- and 90-day IHV aggregations 
 clustered vs 164 and 97 ms in arrival order (they are dominated by the DCOUNT aggregation, not the scan).
 
 Concurrency: DuckDB lets one process open the file read-write, or any number of processes open it
-read-only, not both. Readers (API, workers) call ``connect()`` (read-only) and close the connection when
-done; while an ingest/seed/purge holds the file, read-only opens retry for ``busy_timeout_s`` and then
-raise ``ServiceUnavailable``. Inside a process that already holds a read-write connection, ``connect()``
+read-only, not both. Readers (API, workers) read inside ``reading()``, which attaches the file to the
+process's warm DuckDB instance for the block only (``events.reader``; a fresh connection per report cost
+more than most report queries); ``connect()`` opens a connection of its own, closed by the caller.
+While an ingest/seed/purge holds the file, both retry for ``busy_timeout_s`` and then raise
+``ServiceUnavailable``. Inside a process that already holds a read-write connection, ``connect()``
 returns a read-write connection instead, because DuckDB refuses mixed configurations in one process.
 """
 
@@ -51,6 +53,7 @@ import duckdb
 
 from driverlens.clock import ensure_utc
 from driverlens.errors import IngestError, ServiceUnavailable
+from driverlens.events.reader import attached
 from driverlens.events.schema import (
     CLUSTER_KEY,
     COLUMN_NAMES,
@@ -103,6 +106,18 @@ class EventStore:
                 con = self._connect(read_only)
             self._upgraded = True
         return con
+
+    @contextmanager
+    def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for one block of reads, on the process's warm DuckDB instance (``events.reader``).
+
+        The file is attached only while the block runs, so writers in other processes wait for the
+        block, not for the process. The caller closes nothing.
+        """
+        if not self._upgraded:
+            self.connect().close()  # creates the store, or adds the OEM copy to an old one, once
+        with attached(self.path, busy_timeout_s=self.busy_timeout_s, fallback=self.connect) as cursor:
+            yield cursor
 
     def _connect(self, read_only: bool) -> duckdb.DuckDBPyConnection:
         if not read_only:

@@ -112,11 +112,8 @@ def find_cab(
     if problems:
         raise ValidationFailed(problems)
     sql = f'{_ROW_SELECT} WHERE {where} AND "CabIdHash" = ? AND "CabExpirationTime" > ? GROUP BY "CabIdHash"'
-    conn = events.connect(read_only=True)
-    try:
+    with events.reading() as conn:
         found = conn.execute(sql, [*params, cab, _naive(now)]).fetchone()
-    finally:
-        conn.close()
     if found is None:
         raise NotFound(f"no downloadable CAB {cab[:100]!r} for you (unknown, not yours, or expired)")
     return _row(found)
@@ -171,12 +168,9 @@ def list_cabs(
         where += ' AND "FailureDate" <= ?'
         params.append(bounds[1])
     grouped = f'{_ROW_SELECT} WHERE {where} GROUP BY "CabIdHash"'
-    conn = events.connect(read_only=True)
-    try:
+    with events.reading() as conn:
         total_row = conn.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()
         rows = conn.execute(f"{grouped} ORDER BY 5 DESC, 4 LIMIT ? OFFSET ?", [*params, top, skip]).fetchall()
-    finally:
-        conn.close()
     return CabPage([_row(r) for r in rows], int(total_row[0]) if total_row else 0, top, skip)
 
 

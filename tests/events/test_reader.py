@@ -1,0 +1,93 @@
+"""``EventStore.reading``: a warm DuckDB instance per process, the store file attached per block only."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from driverlens.errors import ServiceUnavailable
+from driverlens.events import EventStore, seed_events
+
+from .conftest import NOW
+
+# Another process appends one copy of an existing event (new EventId) through the store's writer.
+_APPEND = (
+    "import sys; from pathlib import Path; from driverlens.events import EventStore;\n"
+    "s = EventStore(Path(sys.argv[1]), busy_timeout_s=0.2)\n"
+    "with s.writer() as c:\n"
+    " c.execute(\"INSERT INTO failure_events SELECT * REPLACE ('extra-' || EventId AS EventId)"
+    ' FROM failure_events LIMIT 1")\n'
+    "print('appended')"
+)
+
+
+def _append_from_another_process(store: EventStore) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", _APPEND, str(store.data_dir)], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_the_file_is_held_only_while_a_block_reads(store: EventStore) -> None:
+    seed_events(store, rows=500, seed=1, now=NOW)
+    with store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (500,)
+        busy = _append_from_another_process(store)
+        assert busy.returncode != 0 and "locked by another process" in busy.stderr
+    # The block is over: a writer in another process gets the file at once, and the next block sees
+    # what it wrote, although this process keeps its DuckDB instance.
+    done = _append_from_another_process(store)
+    assert done.returncode == 0, done.stderr
+    with store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (501,)
+        assert conn.execute("SELECT count(*) FROM failure_events_by_oem").fetchone() == (500,)
+
+
+def test_a_failing_query_still_releases_the_file(store: EventStore) -> None:
+    seed_events(store, rows=100, seed=1, now=NOW)
+    with pytest.raises(duckdb.Error), store.reading() as conn:
+        conn.execute("SELECT no_such_column FROM failure_events")
+    done = _append_from_another_process(store)
+    assert done.returncode == 0, done.stderr
+
+
+def test_blocks_in_one_process_may_overlap(store: EventStore) -> None:
+    seed_events(store, rows=100, seed=1, now=NOW)
+    with store.reading() as first, store.reading() as second:
+        assert first.execute("SELECT count(*) FROM failure_events").fetchone() == (100,)
+        assert second.execute("SELECT count(*) FROM failure_events").fetchone() == (100,)
+    assert _append_from_another_process(store).returncode == 0
+
+
+def test_a_writer_in_another_process_makes_readers_wait_then_fail_clearly(store: EventStore) -> None:
+    seed_events(store, rows=100, seed=1, now=NOW)
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from driverlens.events import EventStore;"
+            "s = EventStore(Path(sys.argv[1]));\n"
+            "with s.writer():\n print('locked', flush=True); sys.stdin.readline()",
+            str(store.data_dir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == b"locked"
+        with pytest.raises(ServiceUnavailable, match="locked by another process"), store.reading():
+            pass
+    finally:
+        writer.communicate(b"\n", timeout=60)
+    with store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (100,)
+
+
+def test_reads_go_through_a_connection_this_process_already_has(store: EventStore) -> None:
+    seed_events(store, rows=100, seed=1, now=NOW)
+    with store.writer() as writer:  # DuckDB refuses a second handle on the file in this process
+        writer.execute("DELETE FROM failure_events WHERE rowid < 10")
+        with store.reading() as conn:
+            assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (90,)
