@@ -102,6 +102,20 @@ def test_valid_templates_compile_to_one_scoped_select(body: dict[str, Any], repo
         assert len(list(parsed[0].find_all(exp.Select))) == 1
 
 
+@MODEST
+@given(template_bodies(), hostile_strings, st.integers(1, 2**40) | st.none())
+def test_rendering_leaves_the_tree_as_it_was(
+    body: dict[str, Any], partner: str, report_id: int | None
+) -> None:
+    """``CompiledQuery.sql`` renders without a defensive copy, so no dialect may change the tree."""
+    query = compile_template(parse_template(body), scope_for(body, partner), WINDOW, report_id)
+    before = repr(query.tree)
+    first = {(d, pretty): query.sql(d, pretty=pretty) for d in DIALECTS for pretty in (False, True)}
+    assert repr(query.tree) == before
+    again = {(d, pretty): query.sql(d, pretty=pretty) for d in reversed(DIALECTS) for pretty in (True, False)}
+    assert again == first
+
+
 def _with_value(body: dict[str, Any], value: str) -> dict[str, Any]:
     result = copy.deepcopy(body)
     result["condition"] = {

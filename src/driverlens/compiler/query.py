@@ -6,12 +6,14 @@ client sends is ever formatted into SQL text, so no value can change the shape o
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ErrorLevel, UnsupportedError
 
 from driverlens.catalog import OWNER_COLUMNS, Aggregate, Column, ColumnType, Operator, View
@@ -44,9 +46,20 @@ class CompiledQuery:
     def sql(self, dialect: str = "duckdb", *, pretty: bool = False) -> str:
         """Render for ``dialect``; raises ``UnsupportedQuery`` rather than rewriting silently."""
         try:
-            return self.tree.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+            # No defensive copy of the tree: the dialect transforms leave the constructs the compiler
+            # builds as they are (tests/compiler/test_properties.py checks that rendering every dialect
+            # keeps the tree equal). The tree holds no comments, so skipping them changes nothing.
+            return _dialect(dialect).generate(
+                self.tree, copy=False, pretty=pretty, comments=False, unsupported_level=ErrorLevel.RAISE
+            )
         except UnsupportedError as exc:
             raise UnsupportedQuery(f"the query cannot be expressed in {dialect}: {exc}") from exc
+
+
+@functools.cache
+def _dialect(name: str) -> Dialect:
+    # ``Dialect.get_or_raise(name)`` builds a new one per call; it holds only settings, so share it.
+    return Dialect.get_or_raise(name)
 
 
 def compile_template(
@@ -62,10 +75,9 @@ def compile_template(
     if not scope.partner:
         raise ValueError("scope.partner must not be empty")
     outputs: list[exp.Expr] = [
-        exp.alias_(_output_column(column, report_id), column.name, quoted=True)
-        for column in template.projection
+        _alias(_output_column(column, report_id), column.name) for column in template.projection
     ]
-    outputs += [exp.alias_(_aggregate(agg), agg.name, quoted=True) for agg in template.aggregates]
+    outputs += [_alias(_aggregate(agg), agg.name) for agg in template.aggregates]
     filters: list[exp.Expr] = [
         exp.EQ(this=_column(OWNER_COLUMNS[template.view]), expression=exp.Literal.string(scope.partner)),
         exp.GTE(this=_column(DATE_COLUMN), expression=_date(window.start)),
@@ -73,37 +85,48 @@ def compile_template(
     ]
     if template.condition is not None:
         filters.append(_condition(template.condition))
-    query = (
-        exp.Select(expressions=outputs)
-        .from_(exp.Table(this=exp.to_identifier(EVENTS_TABLES[template.view], quoted=True)), copy=False)
-        .where(_all_of(filters), copy=False)
-    )
+    # The clause nodes the Select builder methods (from_, where, group_by, ...) would make, built
+    # directly: the builders wrap, unwrap and re-parent each node on the way.
+    clauses: dict[str, exp.Expr] = {
+        "from_": exp.From(this=exp.Table(this=_identifier(EVENTS_TABLES[template.view]))),
+        "where": exp.Where(this=_all_of(filters)),
+    }
     if template.aggregates:
         keys = [_column(c.physical) for c in template.projection if c.physical is not None]
         if keys:
-            query = query.group_by(*keys, copy=False)
+            clauses["group"] = exp.Group(expressions=keys)
     if template.having is not None:
-        query = query.having(_condition(template.having), copy=False)
+        clauses["having"] = exp.Having(this=_condition(template.having))
     ordered = [
         exp.Ordered(this=_attribute(o.attribute), desc=o.sort.value == "desc", nulls_first=False)
         for o in template.orderby
         if not (isinstance(o.attribute, Column) and o.attribute.physical is None)
     ]
     if ordered:
-        query = query.order_by(*ordered, copy=False)
+        clauses["order"] = exp.Order(expressions=ordered)
     if template.limit > 0:
-        query = query.limit(exp.Literal.number(template.limit), copy=False)
+        clauses["limit"] = exp.Limit(expression=exp.Literal.number(template.limit))
+    query = exp.Select(expressions=outputs, **clauses)
     return CompiledQuery(tree=query, output_columns=template.output_columns)
 
 
+def _identifier(name: str) -> exp.Identifier:
+    return exp.Identifier(this=name, quoted=True)
+
+
+def _alias(node: exp.Expr, name: str) -> exp.Alias:
+    # What ``exp.alias_(node, name, quoted=True)`` builds, without its copy of the freshly built node.
+    return exp.Alias(this=node, alias=_identifier(name))
+
+
 def _column(physical: str) -> exp.Column:
-    return exp.Column(this=exp.to_identifier(physical, quoted=True))
+    return exp.Column(this=_identifier(physical))
 
 
 def _output_column(column: Column, report_id: int | None) -> exp.Expr:
     if column.physical is None:  # ReportId: the same literal on every row
         value: exp.Expr = exp.Null() if report_id is None else exp.Literal.number(report_id)
-        return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
+        return exp.Cast(this=value, to=_data_type("BIGINT"))
     return _column(column.physical)
 
 
@@ -133,19 +156,22 @@ def _attribute(attribute: Attribute) -> exp.Expr:
 
 
 def _date(value: date) -> exp.Expr:
-    return exp.Cast(this=exp.Literal.string(value.isoformat()), to=exp.DataType.build("DATE"))
+    return exp.Cast(this=exp.Literal.string(value.isoformat()), to=_data_type("DATE"))
+
+
+def _data_type(name: str) -> exp.DataType:
+    # The node ``DataType.build(name)`` gives, without running the SQL tokenizer and parser on ``name``.
+    return exp.DataType(this=exp.DataType.Type[name], nested=False)
 
 
 def _literal(value: Scalar) -> exp.Expr:
     if isinstance(value, datetime):
         text = value.isoformat(sep=" ")
-        return exp.Cast(this=exp.Literal.string(text), to=exp.DataType.build("TIMESTAMP"))
+        return exp.Cast(this=exp.Literal.string(text), to=_data_type("TIMESTAMP"))
     if isinstance(value, date):
         return _date(value)
     if isinstance(value, uuid.UUID):
-        return exp.Cast(
-            this=exp.Literal.string(str(value)), to=exp.DataType.build(ColumnType.UUID.duckdb_type)
-        )
+        return exp.Cast(this=exp.Literal.string(str(value)), to=_data_type(ColumnType.UUID.duckdb_type))
     if isinstance(value, int | float):
         return exp.Literal.number(value)
     return exp.Literal.string(value)

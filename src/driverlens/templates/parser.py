@@ -127,17 +127,19 @@ class _Parser:
     def projection(self, raw: Any) -> tuple[Column, ...]:
         items = self.list_of(raw, "projection", MAX_PROJECTION)
         columns: list[Column] = []
+        listed: set[Column] = set()  # a set: a list would compare every column with all before it
         for i, item in enumerate(items):
             column, problems = lookup_column(self.view, item, join_path("projection", i))
             self.extend(problems)
             if column is None:
                 continue
-            if column in columns:
+            if column in listed:
                 self.add(
                     Problem(join_path("projection", i), f"column '{column.name}' is listed twice", echo(item))
                 )
                 continue
             columns.append(column)
+            listed.add(column)
         return tuple(columns)
 
     def aggregation(
