@@ -217,12 +217,17 @@ def _timings(
 ) -> tuple[dict[str, list[float]], dict[str, int]]:
     """Run each export once to warm up, then ``repetitions`` times interleaved; seconds per run.
 
-    Each run writes a new file (a report run never overwrites one), deleted after its timing.
+    The order rotates with each repetition, so that no side always runs right after the same other one
+    (a side that follows the naive scan of the whole Parquet file starts with cold CPU caches). Each run
+    writes a new file (a report run never overwrites one), deleted after its timing.
     """
     rows: dict[str, int] = {}
     times: dict[str, list[float]] = {name: [] for name in runs}
+    names = list(runs)
     for repetition in range(-1, repetitions):
-        for name, fn in runs.items():
+        shift = max(repetition, 0) % len(names)
+        for name in names[shift:] + names[:shift]:
+            fn = runs[name]
             dest = out / f"{name}-{repetition + 1}.csv"
             started = time.perf_counter()
             count = fn(dest)

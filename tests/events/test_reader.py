@@ -34,6 +34,8 @@ def test_the_file_is_held_only_while_a_block_reads(store: EventStore) -> None:
     seed_events(store, rows=500, seed=1, now=NOW)
     with store.reading() as conn:
         assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (500,)
+        # Workers and the API have no terminal: DuckDB must not draw progress bars on their output.
+        assert conn.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
         busy = _append_from_another_process(store)
         assert busy.returncode != 0 and "locked by another process" in busy.stderr
     # The block is over: a writer in another process gets the file at once, and the next block sees

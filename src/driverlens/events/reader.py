@@ -67,11 +67,8 @@ def attached(
 
 def _attach(cursor: duckdb.DuckDBPyConnection, path: Path, alias: str, busy_timeout_s: float) -> bool:
     """Attach ``path`` read-only as ``alias`` and make it the default; False if this process holds it."""
-    # The progress bar is a per-session setting; workers and the API have no terminal to draw on.
-    statement = (
-        f"ATTACH {_string_literal(str(path))} AS {alias} (READ_ONLY); USE {alias}; "
-        "SET enable_progress_bar = false"
-    )
+    # No "SET enable_progress_bar = false" (0.08 ms): DuckDB's cursors start with it off already.
+    statement = f"ATTACH {_string_literal(str(path))} AS {alias} (READ_ONLY); USE {alias}"
     deadline = time.monotonic() + busy_timeout_s
     delay = 0.05
     while True:
