@@ -16,6 +16,7 @@ from driverlens.auth import service as auth
 from driverlens.clock import Clock
 from driverlens.events import EventStore, seed_events
 from driverlens.events.demo import DEMO_PARTNERS, DemoPartner, credentials_entry, write_demo_credentials
+from driverlens.events.seed import SeedProgress
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import partners as partner_repo
 from driverlens.metadata.repositories import reports as report_repo
@@ -93,7 +94,15 @@ def _client_works(db: Database, tenant_id: str, known: dict[str, str]) -> bool:
 
 
 def seed_demo(
-    settings: Settings, db: Database, *, rows: int, days: int, seed: int, clock: Clock, events: bool = True
+    settings: Settings,
+    db: Database,
+    *,
+    rows: int,
+    days: int,
+    seed: int,
+    clock: Clock,
+    events: bool = True,
+    progress: SeedProgress | None = None,
 ) -> DemoSeed:
     """Demo partners with clients (credentials written once, reused while they work) and their events."""
     path = credentials_path(settings)
@@ -102,9 +111,8 @@ def seed_demo(
     write_demo_credentials(path, entries)
     added = 0
     if events:
-        added = seed_events(
-            EventStore(settings.data_dir), rows=rows, days=days, seed=seed, now=clock.now()
-        ).rows
+        store = EventStore(settings.data_dir)
+        added = seed_events(store, rows=rows, days=days, seed=seed, now=clock.now(), progress=progress).rows
     return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from pathlib import Path
 
 import duckdb
@@ -17,14 +18,16 @@ SIMPLE = RawQuery("SELECT EventId, DriverName FROM failure_events ORDER BY Event
 
 
 class _SyncLog:
-    """Records which files ``os.fsync`` was called on (by inode), then really syncs them."""
+    """Records which files and directories ``os.fsync`` was called on (by inode), then really syncs them."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.inodes: list[int] = []
+        self.inodes: list[int] = []  # regular files
+        self.directories: list[int] = []
         real = os.fsync
 
         def fsync(fd: int) -> None:
-            self.inodes.append(os.fstat(fd).st_ino)
+            st = os.fstat(fd)
+            (self.directories if stat.S_ISDIR(st.st_mode) else self.inodes).append(st.st_ino)
             real(fd)
 
         monkeypatch.setattr(os, "fsync", fsync)
@@ -54,6 +57,10 @@ def test_synced_move_is_renamed_into_place_without_a_second_fsync(
     info = blobs.put_file("reports/1/1/1-1.csv", src, move=True, synced=True)
     stored = blobs.path_for("reports/1/1/1-1.csv")
     assert log.inodes == []
+    # The new directories and the name are durable too: each directory that gained an entry is synced.
+    blobs_root, reports = tmp_path / "blobs", tmp_path / "blobs" / "reports"
+    parents = [blobs_root, reports, reports / "1", reports / "1" / "1"]
+    assert sorted(log.directories) == sorted(p.stat().st_ino for p in parents)
     assert stored.stat().st_ino == inode  # the very file the engine fsynced
     assert not src.exists()
     assert info.size == output.bytes
@@ -68,6 +75,7 @@ def test_unsynced_move_is_still_fsynced(tmp_path: Path, monkeypatch: pytest.Monk
     log = _SyncLog(monkeypatch)
     blobs.put_file("reports/r.csv", src, move=True)
     assert log.inodes == [blobs.path_for("reports/r.csv").stat().st_ino]
+    assert log.directories[-1] == (tmp_path / "blobs" / "reports").stat().st_ino  # after the rename
 
 
 def test_synced_move_across_devices_falls_back_to_a_synced_copy(

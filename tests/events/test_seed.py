@@ -130,3 +130,13 @@ def test_seeded_events_are_stored_in_cluster_order(store: EventStore) -> None:
 def test_zero_rows_seeds_nothing(store: EventStore) -> None:
     assert seed_events(store, rows=0, seed=1, now=NOW).rows == 0
     assert store.count() == 0
+
+
+def test_seeding_reports_its_progress_chunk_by_chunk(store: EventStore) -> None:
+    seen: list[tuple[int, str]] = []
+    seed_events(store, rows=20_000, seed=3, now=NOW, progress=lambda rows, step: seen.append((rows, step)))
+    written = [rows for rows, step in seen if step == "writing events"]
+    assert written[0] == 0 and written[-1] == 20_000
+    assert len(written) > 10  # one call per chunk (a chunk per vendor), not only at the end
+    assert written == sorted(written)
+    assert [step for _, step in seen[-2:]] == ["sorting the copy for OEM reports", "committing"]

@@ -95,7 +95,11 @@ class LocalBlobStore:
         return resolved
 
     def put_file(self, key: str, src_path: Path, *, move: bool = False, synced: bool = False) -> BlobInfo:
-        """Store ``src_path`` under ``key`` atomically; the blob's data is on disk when this returns.
+        """Store ``src_path`` under ``key`` atomically; the blob is on disk when this returns.
+
+        "On disk" covers the data and the name: after the rename the directory is fsynced, and so is the
+        parent of every directory this call created, so a crash right after a run is committed cannot
+        lose its file.
 
         ``move=True`` renames the source into place when it is on the same file system (else copies and
         deletes it). ``synced=True`` promises the source's data is already fsynced (the report engine
@@ -103,10 +107,11 @@ class LocalBlobStore:
         place without a second fsync; a cross-device copy is a new file and is still fsynced.
         """
         dest = self.path_for(key)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        _make_dirs_durably(dest.parent)
         # Re-check after creating directories: a symlinked parent must not lead outside the root.
         dest = self.path_for(key)
         if move and synced and self._rename_synced(Path(src_path), dest):
+            _fsync_dir(dest.parent)  # the new name survives a crash too, not only the data
             return self.stat(key)
         fd, tmp_name = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=dest.parent)
         tmp = Path(tmp_name)
@@ -128,6 +133,7 @@ class LocalBlobStore:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+        _fsync_dir(dest.parent)
         return self.stat(key)
 
     def _rename_synced(self, src: Path, dest: Path) -> bool:
@@ -196,3 +202,26 @@ class LocalBlobStore:
             except OSError:
                 return
             directory = directory.parent
+
+
+def _make_dirs_durably(directory: Path) -> None:
+    """Create ``directory`` and its missing parents, fsyncing each directory that gained an entry."""
+    missing: list[Path] = []
+    while not directory.exists():
+        missing.append(directory)
+        directory = directory.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir()
+        except FileExistsError:  # another worker created it meanwhile, and synced its parent
+            continue
+        _fsync_dir(created.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the entries of ``directory`` (a rename or a new name in it) durable."""
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

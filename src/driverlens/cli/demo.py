@@ -13,6 +13,7 @@ def demo(
     rows: int = typer.Option(1_000_000, "--rows", min=1000, help="Events to seed when the store is empty."),
 ) -> None:
     """Start DriverLens with demo data: what `make run` does."""
+    from driverlens.cli.events import seed_progress_bar
     from driverlens.cli.serve import serve, served_settings
     from driverlens.clock import SystemClock
     from driverlens.demo import curl_walkthrough, schedule_demo_report, seed_demo
@@ -29,7 +30,10 @@ def demo(
         empty = EventStore(settings.data_dir).count() == 0
         if empty:
             typer.echo(f"seeding {rows:,} demo failure events into {settings.data_dir.resolve()} ...")
-        seeded = seed_demo(settings, db, rows=rows, days=90, seed=0, clock=clock, events=empty)
+        with seed_progress_bar(rows if empty else 0) as progress:
+            seeded = seed_demo(
+                settings, db, rows=rows, days=90, seed=0, clock=clock, events=empty, progress=progress
+            )
         partner, report_id = schedule_demo_report(db, clock)
         entries = {e["name"]: e for e in _credentials(seeded.credentials_path)}
     finally:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from driverlens.clock import SystemClock
 from driverlens.errors import DriverLensError
+from driverlens.events.seed import SeedProgress
 from driverlens.settings import get_settings
 
 
@@ -96,7 +101,10 @@ def seed(
     clock = SystemClock()
     started = clock.now()
     try:
-        seeded = seed_demo(settings, db, rows=rows, days=days, seed=seed_value, clock=clock)
+        with seed_progress_bar(rows) as progress:
+            seeded = seed_demo(
+                settings, db, rows=rows, days=days, seed=seed_value, clock=clock, progress=progress
+            )
     except DriverLensError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
@@ -107,3 +115,16 @@ def seed(
         f"seeded {seeded.events_added} events in {seconds:.1f}s ({seeded.events_added / seconds:,.0f} rows/s)"
     )
     typer.echo(f"demo partners: {', '.join(seeded.partners)}; credentials in {seeded.credentials_path}")
+
+
+@contextmanager
+def seed_progress_bar(total: int) -> Iterator[SeedProgress]:
+    """A progress bar on standard error for ``seed_events``: rows written of ``total``, then each step."""
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True)) as bar:
+        task = bar.add_task("seeding", total=total)
+
+        def advance(rows: int, step: str) -> None:
+            bar.update(task, completed=rows, description=step)
+
+        yield advance

@@ -4,7 +4,7 @@ demo partners among them own a modest share (the rest belongs to vendors and mak
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -240,26 +240,47 @@ def generate_chunks(*, rows: int, days: int = 90, seed: int = 0, now: datetime) 
     return _Generator(rows, days, seed, now).chunks()
 
 
-def seed_events(store: EventStore, *, rows: int, days: int = 90, seed: int = 0, now: datetime) -> SeedReport:
+SeedProgress = Callable[[int, str], None]
+"""Called with the rows written so far and the current step, after every chunk and between steps."""
+
+
+def seed_events(
+    store: EventStore,
+    *,
+    rows: int,
+    days: int = 90,
+    seed: int = 0,
+    now: datetime,
+    progress: SeedProgress | None = None,
+) -> SeedReport:
     """Append ``rows`` synthetic events over the ``days`` UTC days before ``now``, in one transaction."""
     started = time.perf_counter()
+    report = progress or _no_progress
     loaded = 0
     with store.writer() as con:
         con.execute("BEGIN")
         try:
             mark = append_mark(con)
+            report(0, "writing events")
             for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
                 con.register("seed_chunk", chunk)
                 con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGING} AS {_staging_select('seed_chunk')}")
                 loaded += append_clustered(con, _STAGING, presorted=True)
                 con.unregister("seed_chunk")
+                report(loaded, "writing events")
             if loaded:
+                report(loaded, "sorting the copy for OEM reports")
                 mirror_appended(con, mark)
+            report(loaded, "committing")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
     return SeedReport(rows=loaded, seconds=time.perf_counter() - started)
+
+
+def _no_progress(rows: int, step: str) -> None:
+    pass
 
 
 def write_sample_file(
