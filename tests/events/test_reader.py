@@ -1,22 +1,24 @@
-"""``EventStore.reading``: a warm DuckDB instance per process, the store file attached per block only."""
+"""``EventStore.reading``: a warm DuckDB instance per process; the file is handed over to writers."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 
 import duckdb
 import pytest
 
 from driverlens.errors import ServiceUnavailable
-from driverlens.events import EventStore, seed_events
+from driverlens.events import EventStore, reader, seed_events
 
 from .conftest import NOW
 
 # Another process appends one copy of an existing event (new EventId) through the store's writer.
 _APPEND = (
     "import sys; from pathlib import Path; from driverlens.events import EventStore;\n"
-    "s = EventStore(Path(sys.argv[1]), busy_timeout_s=0.2)\n"
+    "s = EventStore(Path(sys.argv[1]), busy_timeout_s=float(sys.argv[2]))\n"
     "with s.writer() as c:\n"
     " c.execute(\"INSERT INTO failure_events SELECT * REPLACE ('extra-' || EventId AS EventId)"
     ' FROM failure_events LIMIT 1")\n'
@@ -24,22 +26,26 @@ _APPEND = (
 )
 
 
-def _append_from_another_process(store: EventStore) -> subprocess.CompletedProcess[str]:
+def _append_from_another_process(store: EventStore, wait_s: float = 5.0) -> subprocess.CompletedProcess[str]:
+    """The writer waits up to ``wait_s`` for the lock."""
     return subprocess.run(
-        [sys.executable, "-c", _APPEND, str(store.data_dir)], capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", _APPEND, str(store.data_dir), str(wait_s)],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
-def test_the_file_is_held_only_while_a_block_reads(store: EventStore) -> None:
+def test_a_writer_gets_the_file_as_soon_as_no_block_reads(store: EventStore) -> None:
     seed_events(store, rows=500, seed=1, now=NOW)
     with store.reading() as conn:
         assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (500,)
         # Workers and the API have no terminal: DuckDB must not draw progress bars on their output.
         assert conn.execute("SELECT current_setting('enable_progress_bar')").fetchone() == (False,)
-        busy = _append_from_another_process(store)
+        busy = _append_from_another_process(store, wait_s=1.0)
         assert busy.returncode != 0 and "locked by another process" in busy.stderr
-    # The block is over: a writer in another process gets the file at once, and the next block sees
-    # what it wrote, although this process keeps its DuckDB instance.
+    # The block is over: a writer in another process announces itself and gets the file (this process
+    # detaches it), and the next block sees what the writer wrote.
     done = _append_from_another_process(store)
     assert done.returncode == 0, done.stderr
     with store.reading() as conn:
@@ -93,3 +99,50 @@ def test_reads_go_through_a_connection_this_process_already_has(store: EventStor
         writer.execute("DELETE FROM failure_events WHERE rowid < 10")
         with store.reading() as conn:
             assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (90,)
+
+
+_RAW_WRITE = "import duckdb, sys; duckdb.connect(sys.argv[1]).close(); print('wrote')"
+
+
+def test_the_file_stays_attached_between_blocks_until_idle(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept attached, DuckDB's cache of the file survives from one report to the next."""
+    monkeypatch.setattr(reader, "KEEP_IDLE_S", 1.0)
+    seed_events(store, rows=100, seed=1, now=NOW)
+    with store.reading() as conn:
+        conn.execute("SELECT count(*) FROM failure_events").fetchall()
+    raw = [sys.executable, "-c", _RAW_WRITE, str(store.path)]
+    # A writer that does not announce itself (not DriverLens) finds the file still held ...
+    held = subprocess.run(raw, capture_output=True, text=True, timeout=60)
+    assert held.returncode != 0 and "lock" in held.stderr.lower()
+    # ... until no block has used it for KEEP_IDLE_S.
+    time.sleep(1.0 + 0.5)
+    free = subprocess.run(raw, capture_output=True, text=True, timeout=60)
+    assert free.returncode == 0, free.stderr
+
+
+def test_a_stream_of_blocks_does_not_starve_a_writer(store: EventStore) -> None:
+    seed_events(store, rows=100, seed=1, now=NOW)
+    stop = threading.Event()
+    counts: list[int] = []
+
+    def read_continuously() -> None:
+        while not stop.is_set():
+            with store.reading() as conn:  # overlapping blocks: the kept attachment is never idle
+                row = conn.execute("SELECT count(*), sleep_ms(20) FROM failure_events").fetchone()
+                counts.append(int(row[0]) if row else -1)
+
+    readers = [threading.Thread(target=read_continuously) for _ in range(2)]
+    for thread in readers:
+        thread.start()
+    try:
+        time.sleep(0.3)
+        done = _append_from_another_process(store)
+        assert done.returncode == 0, done.stderr
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join(timeout=30)
+    assert counts[0] == 100 and counts[-1] == 101

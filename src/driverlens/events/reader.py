@@ -1,30 +1,38 @@
-"""Read the event store through one warm DuckDB instance per process, attaching the file per block of reads.
+"""Read the event store through one warm DuckDB instance per process, and hand the file over to writers.
 
 Opening a DuckDB database costs more than most report queries: on the 1M-row store a fresh connection
 (open, ``SELECT 1``, close) took 10-11 ms, and a fresh in-memory instance 9.6 ms, against 2-15 ms for the
-five sample reports on a warm connection. Keeping a connection to the store open is not an option:
-DuckDB lets one process write the file only while no other process has it open, so a long-lived reader
-would lock out ``ingest``, ``seed`` and ``purge`` for as long as the API or a worker runs.
+five sample reports on a warm connection. Yet a connection held open for good would lock out ``ingest``,
+``seed`` and ``purge``: DuckDB lets one process write the file only while no other process has it open.
 
-So each process keeps one in-memory DuckDB instance (its thread pool, memory limit and caches stay warm)
-and ``attached`` gives each block of reads its own cursor with the store attached read-only under a
-unique name and made the default catalog, then detaches it, which releases the file lock at once.
-Measured on the 1M store: ATTACH plus DETACH 0.39 ms; the sample reports then ran in 2.5-15.4 ms instead
-of 17-36 ms with a fresh connection each.
+So each process keeps one in-memory DuckDB instance (thread pool, memory limit and caches stay warm) with
+the store file attached read-only, and ``attached`` gives each block of reads its own cursor on it. The
+attachment is kept between blocks, so DuckDB's cache of the file's blocks survives from one report to the
+next; it is detached (releasing the file lock) when it has been idle for ``KEEP_IDLE_S``, or as soon as
+no block uses it once a writer has announced itself. A writer announces itself with a file in
+``<events dir>/writers/`` while it waits for the lock (``writer_waiting``), and blocks that start
+meanwhile wait for it to go first: overlapping reports would otherwise never leave it a gap.
 
-If this process already has the file open through ``duckdb.connect`` (a writer in the same process, or a
-test's read-only connection), DuckDB refuses a second handle on it; ``attached`` then reads through the
-caller's ``fallback`` connection, as every read did before.
+Measured on the 1M store, per sample report (hand-written COPY): 2.0-14.8 ms with the file kept
+attached, 3.3-17.7 ms attaching it per report (ATTACH plus DETACH cost 0.4-0.6 ms, and the block cache
+is lost), 17-36 ms with a fresh connection each; on the 10M store template 3 took 45 ms kept attached and
+65 ms attached per report.
+
+If this process already has the file open read-write through ``duckdb.connect`` (a writer in the same
+process), DuckDB refuses to attach it; ``attached`` then reads through the caller's ``fallback``.
 """
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
+import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -32,9 +40,38 @@ import duckdb
 from driverlens.errors import ServiceUnavailable
 from driverlens.settings import get_settings
 
-_LOCK = threading.Lock()
-_INSTANCES: dict[tuple[int, str, int, str], duckdb.DuckDBPyConnection] = {}
+KEEP_IDLE_S = 2.0  # a kept attachment that no block used for this long is detached
+_JANITOR_PERIOD_S = 0.2  # how often a process looks for idle attachments and waiting writers
+WRITERS_DIR = "writers"  # beside the store file: one file per process waiting for the write lock
+
+_LOCK = threading.Lock()  # guards everything below
 _ALIASES = itertools.count(1)
+
+
+@dataclass
+class _Instance:
+    """This process's in-memory DuckDB instance and the engine settings it runs with."""
+
+    pid: int
+    connection: duckdb.DuckDBPyConnection
+    settings: tuple[str, int, str]
+
+
+@dataclass
+class _Kept:
+    """The store file attached to the instance between blocks, and how many blocks use it now."""
+
+    path: Path
+    alias: str
+    users: int = 0
+    last_used: float = 0.0
+    release_requested: bool = False
+
+
+_instance: _Instance | None = None
+_kept: dict[Path, _Kept] = {}
+_janitor_pid = 0
+_attaching = threading.Lock()  # one attach at a time: threads wanting the same file wait for it
 
 
 @contextmanager
@@ -43,40 +80,183 @@ def attached(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on which the tables of the DuckDB file ``path`` are queryable by their plain names.
 
-    While another process writes the file, the attach is retried for ``busy_timeout_s`` and then
-    ``ServiceUnavailable`` is raised. The caller closes nothing: the cursor is closed and the file
-    detached when the block ends.
+    While another process writes the file, attaching is retried for ``busy_timeout_s`` and then
+    ``ServiceUnavailable`` is raised. The caller closes nothing.
     """
+    deadline = time.monotonic() + busy_timeout_s
+    _wait_for_writers(path, deadline)
+    kept = _hold(path, deadline)
+    if kept is None:
+        with fallback() as own:
+            yield own
+        return
     cursor = _cursor()
-    alias = f"events_{next(_ALIASES)}"
     try:
-        attached = _attach(cursor, path, alias, busy_timeout_s)
-    except BaseException:
-        cursor.close()
-        raise
-    if not attached:
-        cursor.close()
-        cursor = fallback()
-    try:
+        cursor.execute(f"USE {kept.alias}")
         yield cursor
     finally:
-        if attached:
-            _detach(cursor, alias)
         cursor.close()
+        _let_go(kept)
 
 
-def _attach(cursor: duckdb.DuckDBPyConnection, path: Path, alias: str, busy_timeout_s: float) -> bool:
-    """Attach ``path`` read-only as ``alias`` and make it the default; False if this process holds it."""
-    # No "SET enable_progress_bar = false" (0.08 ms): DuckDB's cursors start with it off already.
-    statement = f"ATTACH {_string_literal(str(path))} AS {alias} (READ_ONLY); USE {alias}"
-    deadline = time.monotonic() + busy_timeout_s
+def _wait_for_writers(path: Path, deadline: float) -> None:
+    """Let a waiting writer go first: blocks starting one after another would never leave it a gap."""
+    delay = 0.01
+    while writer_waiting(path):
+        if time.monotonic() >= deadline:
+            raise ServiceUnavailable(f"event store {path} is about to be written by another process")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def release(path: Path) -> None:
+    """Detach this process's kept attachment of ``path`` now, or when its last block ends.
+
+    A writer in this process calls it first: DuckDB refuses a read-write connection to a file that the
+    same process has attached elsewhere.
+    """
+    with _LOCK:
+        kept = _kept.get(path)
+        if kept is None or _instance is None or _instance.pid != os.getpid():
+            return
+        kept.release_requested = True
+        if kept.users == 0:
+            _detach_kept(kept)
+
+
+@contextmanager
+def announced_writer(path: Path) -> Iterator[None]:
+    """Tell readers in every process that a writer waits for ``path``'s lock, for the block's duration."""
+    directory = path.parent / WRITERS_DIR
+    directory.mkdir(parents=True, exist_ok=True)
+    flag = directory / f"{os.getpid()}.{secrets.token_hex(4)}"
+    flag.touch()
+    try:
+        release(path)
+        yield
+    finally:
+        flag.unlink(missing_ok=True)
+
+
+def writer_waiting(path: Path) -> bool:
+    """Whether a live process has announced that it waits to write ``path`` (stale announcements go)."""
+    directory = path.parent / WRITERS_DIR
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return False
+    for name in names:
+        if _alive(name.partition(".")[0]):
+            return True
+        (directory / name).unlink(missing_ok=True)  # its process died while waiting
+    return False
+
+
+def _alive(pid_text: str) -> bool:
+    try:
+        os.kill(int(pid_text), 0)
+    except ValueError:
+        return False  # not one of ours
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # alive, under another user
+    return True
+
+
+def _hold(path: Path, deadline: float) -> _Kept | None:
+    """The kept attachment of ``path``, attached now if needed, with one more user; None if refused."""
+    with _LOCK:
+        kept = _live_kept(path)
+        if kept is not None:
+            kept.users += 1
+            return kept
+    with _attaching:
+        with _LOCK:
+            kept = _live_kept(path)
+            if kept is not None:
+                kept.users += 1
+                return kept
+        alias = f"events_{next(_ALIASES)}"
+        cursor = _cursor()
+        try:
+            if not _attach(cursor, path, alias, deadline):
+                return None
+        finally:
+            cursor.close()
+        with _LOCK:
+            kept = _kept[path] = _Kept(path, alias, users=1)
+            _start_janitor()
+        return kept
+
+
+def _live_kept(path: Path) -> _Kept | None:
+    """The kept attachment of ``path`` if it belongs to this process and may take new blocks (under lock)."""
+    kept = _kept.get(path)
+    if kept is None or kept.release_requested:
+        return None
+    if _instance is None or _instance.pid != os.getpid():
+        _kept.clear()  # inherited through fork: that instance is not ours
+        return None
+    return kept
+
+
+def _let_go(kept: _Kept) -> None:
+    with _LOCK:
+        kept.users -= 1
+        kept.last_used = time.monotonic()
+        if kept.users == 0 and (kept.release_requested or writer_waiting(kept.path)):
+            _detach_kept(kept)
+
+
+def _detach_kept(kept: _Kept) -> None:
+    """Detach an unused kept attachment, releasing the file lock (under lock)."""
+    if _kept.get(kept.path) is kept:
+        del _kept[kept.path]
+    with _cursor_unlocked() as cursor:
+        cursor.execute(f"DETACH {kept.alias}")
+
+
+def _start_janitor() -> None:
+    """Start this process's janitor thread once (under lock); it is stopped before the interpreter exits."""
+    global _janitor_pid
+    if _janitor_pid == os.getpid():
+        return
+    _janitor_pid = os.getpid()
+    stop = threading.Event()
+    thread = threading.Thread(target=_janitor, args=(stop,), name="events-reader-janitor", daemon=True)
+    thread.start()
+
+    def stop_janitor() -> None:
+        # A daemon thread killed inside a DuckDB call at exit aborts the process ("exception not
+        # rethrown"): let it finish its round first.
+        stop.set()
+        thread.join()
+
+    atexit.register(stop_janitor)
+
+
+def _janitor(stop: threading.Event) -> None:
+    """Detach kept attachments that are idle, or unused while a writer waits."""
+    while not stop.wait(_JANITOR_PERIOD_S):
+        with _LOCK:
+            now = time.monotonic()
+            for kept in list(_kept.values()):
+                if kept.users == 0 and (now - kept.last_used >= KEEP_IDLE_S or writer_waiting(kept.path)):
+                    _detach_kept(kept)
+
+
+def _attach(cursor: duckdb.DuckDBPyConnection, path: Path, alias: str, deadline: float) -> bool:
+    """Attach ``path`` read-only as ``alias``, retrying until ``deadline``; False if this process has
+    it open read-write."""
+    statement = f"ATTACH {_string_literal(str(path))} AS {alias} (READ_ONLY)"
     delay = 0.05
     while True:
         try:
             cursor.execute(statement)
             return True
         except duckdb.ResourceInUseException:
-            return False  # open through duckdb.connect in this process: DuckDB allows one handle
+            return False  # open read-write through duckdb.connect in this process
         except duckdb.IOException as exc:
             # Another process holds the write lock (an ingest, seed or purge is running).
             if time.monotonic() >= deadline:
@@ -85,33 +265,38 @@ def _attach(cursor: duckdb.DuckDBPyConnection, path: Path, alias: str, busy_time
             delay = min(delay * 2, 0.5)
 
 
-def _detach(cursor: duckdb.DuckDBPyConnection, alias: str) -> None:
-    """Detach ``alias`` (releasing the file lock); through a new cursor if this one is unusable."""
-    try:
-        cursor.execute(f"USE memory; DETACH {alias}")
-    except duckdb.Error:
-        with _cursor() as spare:
-            spare.execute(f"DETACH {alias}")
-
-
 def _cursor() -> duckdb.DuckDBPyConnection:
-    """A new connection to this process's in-memory DuckDB instance for the current engine settings."""
-    settings = get_settings()
-    spill = str(Path(settings.data_dir).resolve() / "tmp" / "duckdb")
-    key = (os.getpid(), settings.engine_memory_limit, settings.engine_threads, spill)
+    """A new connection to this process's in-memory DuckDB instance (cursors start without progress bars)."""
     with _LOCK:
-        instance = _INSTANCES.get(key)
-        if instance is None:
-            config: dict[str, str | bool | int | float | list[str]] = {
-                "memory_limit": settings.engine_memory_limit,
-                "temp_directory": spill,  # larger work spills here, inside the data directory
-            }
-            if settings.engine_threads > 0:
-                config["threads"] = settings.engine_threads
-            instance = _INSTANCES[key] = duckdb.connect(":memory:", config=config)
-        return instance.cursor()
+        return _cursor_unlocked()
+
+
+def _cursor_unlocked() -> duckdb.DuckDBPyConnection:
+    """``_cursor`` for callers holding ``_LOCK``; applies changed engine settings to the instance."""
+    global _instance
+    settings = get_settings()
+    wanted = (
+        settings.engine_memory_limit,
+        settings.engine_threads,
+        str(Path(settings.data_dir).resolve() / "tmp" / "duckdb"),  # larger work spills here
+    )
+    if _instance is None or _instance.pid != os.getpid():
+        _instance = _Instance(os.getpid(), duckdb.connect(":memory:"), ("", -1, ""))
+    if _instance.settings != wanted:
+        memory_limit, threads, spill = wanted
+        statements = [
+            f"SET GLOBAL memory_limit = {_string_literal(memory_limit)}",
+            f"SET GLOBAL temp_directory = {_string_literal(spill)}",
+        ]
+        if threads > 0:
+            statements.append(f"SET GLOBAL threads = {int(threads)}")
+        else:
+            statements.append("RESET GLOBAL threads")  # one per core
+        _instance.connection.execute("; ".join(statements))
+        _instance.settings = wanted
+    return _instance.connection.cursor()
 
 
 def _string_literal(text: str) -> str:
-    """A DuckDB string literal (quotes doubled); the text is a path of ours, never user input."""
+    """A DuckDB string literal (quotes doubled); the text is a path or setting of ours, never user input."""
     return "'" + text.replace("'", "''") + "'"

@@ -32,10 +32,11 @@ IHV-major table and 57 ms in arrival order; the 30- and 90-day IHV aggregations 
 clustered vs 164 and 97 ms in arrival order (they are dominated by the DCOUNT aggregation, not the scan).
 
 Concurrency: DuckDB lets one process open the file read-write, or any number of processes open it
-read-only, not both. Readers (API, workers) read inside ``reading()``, which attaches the file to the
-process's warm DuckDB instance for the block only (``events.reader``; a fresh connection per report cost
-more than most report queries); ``connect()`` opens a connection of its own, closed by the caller.
-While an ingest/seed/purge holds the file, both retry for ``busy_timeout_s`` and then raise
+read-only, not both. Readers (API, workers) read inside ``reading()``: the file stays attached to the
+process's warm DuckDB instance between reads and is let go as soon as a writer announces itself
+(``events.reader``; a fresh connection per report cost more than most report queries). ``connect()``
+opens a connection of its own, closed by the caller. Writers (``writer()``: ingest, seed, purge) announce
+themselves while they wait for the lock; both sides retry for ``busy_timeout_s`` and then raise
 ``ServiceUnavailable``. Inside a process that already holds a read-write connection, ``connect()``
 returns a read-write connection instead, because DuckDB refuses mixed configurations in one process.
 """
@@ -53,7 +54,7 @@ import duckdb
 
 from driverlens.clock import ensure_utc
 from driverlens.errors import IngestError, ServiceUnavailable
-from driverlens.events.reader import attached
+from driverlens.events.reader import announced_writer, attached
 from driverlens.events.schema import (
     CLUSTER_KEY,
     COLUMN_NAMES,
@@ -146,13 +147,21 @@ class EventStore:
             con.close()
 
     def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+        if read_only:
+            return self._connect_retrying(read_only=True)
+        # Readers keep the file attached between reports until a writer announces itself (``reader``).
+        with announced_writer(self.path):
+            return self._connect_retrying(read_only=False)
+
+    def _connect_retrying(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.busy_timeout_s
         delay = 0.05
         while True:
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
-            except duckdb.IOException as exc:
-                # Another process holds the write lock (an ingest, seed or purge is running).
+            except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
+                # Another process holds the file (IOException), or a read in this process still has it
+                # attached (ResourceInUseException; it is released when that read ends).
                 if time.monotonic() >= deadline:
                     raise ServiceUnavailable(f"event store {self.path} is locked by another process") from exc
                 time.sleep(delay)
