@@ -18,7 +18,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from functools import partial
 from pathlib import Path
@@ -44,9 +43,6 @@ _T = TypeVar("_T")
 _EXPORT_SETTINGS = "SET SESSION preserve_insertion_order = false; "
 # Report files from this size on are fsynced in a thread while they are hashed (``_size_and_sha256``).
 _SYNC_IN_THREAD_BYTES = 1 << 20
-# Helper threads for the steps of a run that overlap (rendering, hashing); short tasks that never wait
-# on each other, so a few threads serve any number of concurrent runs.
-_HELPERS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="report-helper")
 
 
 class QueryFailed(DriverLensError):
@@ -72,22 +68,16 @@ class DuckDBEngine:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
-        # Steps that do not depend on each other overlap, which took sample 4 (an empty result, 1M store)
-        # from 4.63 to 4.29 ms per run. The SQL is rendered in a helper thread while this one attaches
-        # the store.
-        rendering = _HELPERS.submit(query.sql, "duckdb")
         try:
             with self._store.reading() as conn, _budget(conn, timeout_s):
-                sql = rendering.result()
+                sql = query.sql("duckdb")
                 if fmt is OutputFormat.PARQUET:
                     sql = _uuids_as_text(conn, sql)
                 # USE_TMP_FILE false: DuckDB would write its own temporary file and rename it; ours is one.
                 copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
                 result = conn.execute(f"{_EXPORT_SETTINGS}{copy}").fetchone()
-                # The file is complete: a helper hashes it, fsyncs it and renames it into place while
-                # this thread detaches the store (0.4 ms).
-                finishing = _HELPERS.submit(_finish, tmp, dest)
-            size, digest = finishing.result()
+            size, digest = _size_and_sha256(tmp)
+            os.replace(tmp, dest)  # only after the fsync: a visible report file is a durable one
         except BaseException:
             with suppress(FileNotFoundError):
                 tmp.unlink()
@@ -155,13 +145,6 @@ def _budget(conn: duckdb.DuckDBPyConnection, timeout_s: float | None) -> Iterato
         if timer is not None:
             timer.cancel()
             timer.join()
-
-
-def _finish(tmp: Path, dest: Path) -> tuple[int, str]:
-    """Size and sha256 of the finished ``tmp``, made durable, then renamed to ``dest``."""
-    size, digest = _size_and_sha256(tmp)
-    os.replace(tmp, dest)  # only after the fsync: a visible report file is a durable one
-    return size, digest
 
 
 def _size_and_sha256(path: Path) -> tuple[int, str]:
