@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import importlib
+import inspect
 import os
 import re
 import shlex
@@ -28,7 +30,7 @@ from driverlens.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
-GUIDES = ("operations.md", "architecture.md")
+GUIDES = ("operations.md", "architecture.md", "benchmarks.md")
 _FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.DOTALL | re.MULTILINE)
 _INVOCATION = re.compile(r"(?:^|[\s;|&(])(driverlens\s+[a-z])")
 
@@ -205,3 +207,12 @@ def test_the_architecture_package_table_lists_every_package_and_module() -> None
     actual = {p.name for p in source.iterdir() if (p / "__init__.py").exists()}
     actual |= {p.stem for p in source.glob("*.py") if not p.name.startswith("__")}
     assert listed == actual, f"missing from the table: {actual - listed}; not in the code: {listed - actual}"
+
+
+def test_documented_benchmarks_exist_with_their_options() -> None:
+    commands = re.findall(r"`python -m (bench\.\w+)([^`]*)`", _text("benchmarks.md"))
+    assert {module for module, _ in commands} == {"bench.engine_bench", "bench.runs_bench", "bench.api_bench"}
+    for module, rest in commands:
+        source = inspect.getsource(importlib.import_module(module))
+        for option in re.findall(r"--[a-z-]+", rest):
+            assert f'"{option}"' in source, f"`python -m {module}` has no option {option}"
