@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,3 +40,25 @@ def sample(tmp_path: Path) -> SampleFactory:
         return write_sample_file(tmp_path / "in" / name, rows, fmt, seed=seed, now=NOW, days=days)
 
     return build
+
+
+@contextmanager
+def writer_in_another_process(store: EventStore) -> Iterator[None]:
+    """Another process holds the store's write lock for the block's duration."""
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from pathlib import Path; from driverlens.events import EventStore;"
+            "s = EventStore(Path(sys.argv[1]));\n"
+            "with s.writer():\n print('locked', flush=True); sys.stdin.readline()",
+            str(store.data_dir),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == b"locked"
+        yield
+    finally:
+        writer.communicate(b"\n", timeout=60)

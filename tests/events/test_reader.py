@@ -13,7 +13,7 @@ import pytest
 from driverlens.errors import ServiceUnavailable
 from driverlens.events import EventStore, reader, seed_events
 
-from .conftest import NOW
+from .conftest import NOW, writer_in_another_process
 
 # Another process appends one copy of an existing event (new EventId) through the store's writer.
 _APPEND = (
@@ -71,24 +71,9 @@ def test_blocks_in_one_process_may_overlap(store: EventStore) -> None:
 
 def test_a_writer_in_another_process_makes_readers_wait_then_fail_clearly(store: EventStore) -> None:
     seed_events(store, rows=100, seed=1, now=NOW)
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from driverlens.events import EventStore;"
-            "s = EventStore(Path(sys.argv[1]));\n"
-            "with s.writer():\n print('locked', flush=True); sys.stdin.readline()",
-            str(store.data_dir),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == b"locked"
-        with pytest.raises(ServiceUnavailable, match="locked by another process"), store.reading():
-            pass
-    finally:
-        writer.communicate(b"\n", timeout=60)
+    busy = pytest.raises(ServiceUnavailable, match="locked by another process")
+    with writer_in_another_process(store), busy, store.reading():
+        pass
     with store.reading() as conn:
         assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (100,)
 

@@ -19,7 +19,7 @@ from driverlens.events import ingest as ingest_module
 from driverlens.events.demo import DEMO_PARTNERS, credentials_entry, write_demo_credentials
 from driverlens.settings import Settings
 
-from .conftest import NOW, SampleFactory
+from .conftest import NOW, SampleFactory, writer_in_another_process
 
 
 def test_purge_deletes_events_older_than_the_retention_window(store: EventStore) -> None:
@@ -108,24 +108,11 @@ def test_readers_in_several_processes_and_a_busy_writer(store: EventStore) -> No
         outs = [p.communicate(b"\n", timeout=60)[0] for p in procs]
     assert [o.strip() for o in outs] == [b"1000", b"1000"]
     # While another process holds the write lock, readers wait, then get a clear error.
-    writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from driverlens.events import EventStore;"
-            "s = EventStore(Path(sys.argv[1]));\n"
-            "with s.writer():\n print('locked', flush=True); sys.stdin.readline()",
-            str(store.data_dir),
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == b"locked"
-        with pytest.raises(ServiceUnavailable, match="locked by another process"):
-            store.connect()
-    finally:
-        writer.communicate(b"\n", timeout=60)
+    with (
+        writer_in_another_process(store),
+        pytest.raises(ServiceUnavailable, match="locked by another process"),
+    ):
+        store.connect()
     assert store.count() == 1_000
 
 
