@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     engine_memory_limit: str = Field(
         "1GB",
         pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
-        description="DuckDB memory_limit while running reports (larger work spills to disk).",
+        description="DuckDB memory_limit per process, shared by its reports (larger work spills to disk).",
     )
     engine_threads: int = Field(0, ge=0, description="DuckDB worker threads for reports; 0 = one per core.")
     callback_allowed_networks: str = Field(
