@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -131,3 +132,28 @@ def test_a_stream_of_blocks_does_not_starve_a_writer(store: EventStore) -> None:
         for thread in readers:
             thread.join(timeout=30)
     assert counts[0] == 100 and counts[-1] == 101
+
+
+def test_announcements_of_dead_or_silent_writers_do_not_block_readers(store: EventStore) -> None:
+    seed_events(store, rows=100, seed=1, now=NOW)
+    writers = store.path.parent / reader.WRITERS_DIR
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    crashed = writers / f"{dead.stdout.strip()}.0001"  # its process is gone
+    silent = writers / f"{os.getpid()}.0002"  # alive (its pid may have been reused), not renewed
+    for flag in (crashed, silent):
+        flag.touch()
+    old = time.time() - reader.ANNOUNCEMENT_TTL_S - 1
+    os.utime(silent, (old, old))
+    started = time.monotonic()
+    with store.reading() as conn:
+        assert conn.execute("SELECT count(*) FROM failure_events").fetchone() == (100,)
+    assert time.monotonic() - started < 0.4  # (the store's busy timeout is 0.5 s)
+    assert list(writers.iterdir()) == []
+    # A live, renewed announcement does hold readers back, and they fail clearly when it outlasts them.
+    live = writers / f"{os.getpid()}.0003"
+    live.touch()
+    with pytest.raises(ServiceUnavailable, match="about to be written"), store.reading():
+        pass
+    live.unlink()

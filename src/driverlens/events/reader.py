@@ -43,6 +43,7 @@ from driverlens.settings import get_settings
 KEEP_IDLE_S = 2.0  # a kept attachment that no block used for this long is detached
 _JANITOR_PERIOD_S = 0.2  # how often a process looks for idle attachments and waiting writers
 WRITERS_DIR = "writers"  # beside the store file: one file per process waiting for the write lock
+ANNOUNCEMENT_TTL_S = 30.0  # an announcement not renewed for this long is stale
 
 _LOCK = threading.Lock()  # guards everything below
 _ALIASES = itertools.count(1)
@@ -125,15 +126,19 @@ def release(path: Path) -> None:
 
 
 @contextmanager
-def announced_writer(path: Path) -> Iterator[None]:
-    """Tell readers in every process that a writer waits for ``path``'s lock, for the block's duration."""
+def announced_writer(path: Path) -> Iterator[Callable[[], None]]:
+    """Tell readers in every process that a writer waits for ``path``'s lock, for the block's duration.
+
+    Yields ``still_waiting``, to call at least every ``ANNOUNCEMENT_TTL_S`` while waiting: older
+    announcements count as stale (their process may have died, and its pid been reused).
+    """
     directory = path.parent / WRITERS_DIR
     directory.mkdir(parents=True, exist_ok=True)
     flag = directory / f"{os.getpid()}.{secrets.token_hex(4)}"
     flag.touch()
     try:
         release(path)
-        yield
+        yield flag.touch
     finally:
         flag.unlink(missing_ok=True)
 
@@ -146,9 +151,14 @@ def writer_waiting(path: Path) -> bool:
     except FileNotFoundError:
         return False
     for name in names:
-        if _alive(name.partition(".")[0]):
+        flag = directory / name
+        try:
+            age = time.time() - flag.stat().st_mtime
+        except FileNotFoundError:
+            continue  # its writer got the lock meanwhile
+        if age < ANNOUNCEMENT_TTL_S and _alive(name.partition(".")[0]):
             return True
-        (directory / name).unlink(missing_ok=True)  # its process died while waiting
+        flag.unlink(missing_ok=True)  # its process died while waiting
     return False
 
 

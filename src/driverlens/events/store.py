@@ -44,7 +44,7 @@ returns a read-write connection instead, because DuckDB refuses mixed configurat
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -150,13 +150,16 @@ class EventStore:
         if read_only:
             return self._connect_retrying(read_only=True)
         # Readers keep the file attached between reports until a writer announces itself (``reader``).
-        with announced_writer(self.path):
-            return self._connect_retrying(read_only=False)
+        with announced_writer(self.path) as still_waiting:
+            return self._connect_retrying(read_only=False, waiting=still_waiting)
 
-    def _connect_retrying(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    def _connect_retrying(
+        self, *, read_only: bool, waiting: Callable[[], None] = lambda: None
+    ) -> duckdb.DuckDBPyConnection:
         deadline = time.monotonic() + self.busy_timeout_s
         delay = 0.05
         while True:
+            waiting()
             try:
                 con = duckdb.connect(str(self.path), read_only=read_only)
             except (duckdb.IOException, duckdb.ResourceInUseException) as exc:
