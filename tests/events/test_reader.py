@@ -108,7 +108,17 @@ def test_the_file_stays_attached_between_blocks_until_idle(
     assert free.returncode == 0, free.stderr
 
 
-def test_a_stream_of_blocks_does_not_starve_a_writer(store: EventStore) -> None:
+@pytest.mark.parametrize("readers_yield", [True, False], ids=["as-built", "broken-readers-never-yield"])
+def test_a_stream_of_blocks_does_not_starve_a_writer(
+    store: EventStore, monkeypatch: pytest.MonkeyPatch, readers_yield: bool
+) -> None:
+    """Two threads read back to back while another process's ingest waits for the file.
+
+    The broken variant lets new reads start while the writer waits (as the first design did): the
+    reads overlap, the file is never free, and the writer gives up. The test must tell the two apart.
+    """
+    if not readers_yield:
+        monkeypatch.setattr(reader, "_wait_for_writers", lambda path, deadline: None)
     seed_events(store, rows=100, seed=1, now=NOW)
     stop = threading.Event()
     counts: list[int] = []
@@ -124,14 +134,18 @@ def test_a_stream_of_blocks_does_not_starve_a_writer(store: EventStore) -> None:
         thread.start()
     try:
         time.sleep(0.3)
-        done = _append_from_another_process(store)
-        assert done.returncode == 0, done.stderr
+        done = _append_from_another_process(store, wait_s=3.0)
         time.sleep(0.3)
     finally:
         stop.set()
         for thread in readers:
             thread.join(timeout=30)
-    assert counts[0] == 100 and counts[-1] == 101
+    if readers_yield:
+        assert done.returncode == 0, done.stderr
+        assert counts[0] == 100 and counts[-1] == 101
+    else:
+        assert done.returncode != 0 and "locked by another process" in done.stderr
+        assert set(counts) == {100}
 
 
 def test_announcements_of_dead_or_silent_writers_do_not_block_readers(store: EventStore) -> None:
