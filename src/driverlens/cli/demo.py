@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import typer
 
 from driverlens.settings import get_settings
@@ -30,7 +32,7 @@ def demo(
         empty = EventStore(settings.data_dir).count() == 0
         if empty:
             typer.echo(f"seeding {rows:,} demo failure events into {settings.data_dir.resolve()} ...")
-        with seed_progress_bar(rows if empty else 0) as progress:
+        with seed_progress_bar(rows) if empty else nullcontext() as progress:
             seeded = seed_demo(
                 settings, db, rows=rows, days=90, seed=0, clock=clock, events=empty, progress=progress
             )

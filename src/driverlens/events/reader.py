@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 
 from driverlens.errors import ServiceUnavailable
-from driverlens.settings import get_settings
+from driverlens.settings import Settings, get_settings
 
 KEEP_IDLE_S = 2.0  # a kept attachment that no block used for this long is detached
 _JANITOR_PERIOD_S = 0.2  # how often a process looks for idle attachments and waiting writers
@@ -51,11 +51,11 @@ _ALIASES = itertools.count(1)
 
 @dataclass
 class _Instance:
-    """This process's in-memory DuckDB instance and the engine settings it runs with."""
+    """This process's in-memory DuckDB instance and the settings object last applied to it."""
 
     pid: int
     connection: duckdb.DuckDBPyConnection
-    settings: tuple[str, int, str]
+    applied: Settings | None
 
 
 @dataclass
@@ -177,16 +177,14 @@ def _alive(pid_text: str) -> bool:
 def _hold(path: Path, deadline: float) -> _Kept | None:
     """The kept attachment of ``path``, attached now if needed, with one more user; None if refused."""
     with _LOCK:
-        kept = _live_kept(path)
-        if kept is not None:
-            kept.users += 1
-            return kept
+        kept = _join(path)
+    if kept is not None:
+        return kept
     with _attaching:
         with _LOCK:
-            kept = _live_kept(path)
-            if kept is not None:
-                kept.users += 1
-                return kept
+            kept = _join(path)  # another thread may have attached it while this one waited
+        if kept is not None:
+            return kept
         alias = f"events_{next(_ALIASES)}"
         cursor = _cursor()
         try:
@@ -200,14 +198,15 @@ def _hold(path: Path, deadline: float) -> _Kept | None:
         return kept
 
 
-def _live_kept(path: Path) -> _Kept | None:
-    """The kept attachment of ``path`` if it belongs to this process and may take new blocks (under lock)."""
+def _join(path: Path) -> _Kept | None:
+    """One more user of this process's kept attachment of ``path``, if it may take new blocks (under lock)."""
     kept = _kept.get(path)
     if kept is None or kept.release_requested:
         return None
     if _instance is None or _instance.pid != os.getpid():
         _kept.clear()  # inherited through fork: that instance is not ours
         return None
+    kept.users += 1
     return kept
 
 
@@ -285,25 +284,20 @@ def _cursor_unlocked() -> duckdb.DuckDBPyConnection:
     """``_cursor`` for callers holding ``_LOCK``; applies changed engine settings to the instance."""
     global _instance
     settings = get_settings()
-    wanted = (
-        settings.engine_memory_limit,
-        settings.engine_threads,
-        str(Path(settings.data_dir).resolve() / "tmp" / "duckdb"),  # larger work spills here
-    )
     if _instance is None or _instance.pid != os.getpid():
-        _instance = _Instance(os.getpid(), duckdb.connect(":memory:"), ("", -1, ""))
-    if _instance.settings != wanted:
-        memory_limit, threads, spill = wanted
+        _instance = _Instance(os.getpid(), duckdb.connect(":memory:"), applied=None)
+    if _instance.applied is not settings:  # once per settings object, not on every read
+        spill = Path(settings.data_dir).resolve() / "tmp" / "duckdb"  # larger work spills here
         statements = [
-            f"SET GLOBAL memory_limit = {_string_literal(memory_limit)}",
-            f"SET GLOBAL temp_directory = {_string_literal(spill)}",
+            f"SET GLOBAL memory_limit = {_string_literal(settings.engine_memory_limit)}",
+            f"SET GLOBAL temp_directory = {_string_literal(str(spill))}",
         ]
-        if threads > 0:
-            statements.append(f"SET GLOBAL threads = {int(threads)}")
+        if settings.engine_threads > 0:
+            statements.append(f"SET GLOBAL threads = {int(settings.engine_threads)}")
         else:
             statements.append("RESET GLOBAL threads")  # one per core
         _instance.connection.execute("; ".join(statements))
-        _instance.settings = wanted
+        _instance.applied = settings
     return _instance.connection.cursor()
 
 

@@ -112,8 +112,8 @@ class EventStore:
     def reading(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor for one block of reads, on the process's warm DuckDB instance (``events.reader``).
 
-        The file is attached only while the block runs, so writers in other processes wait for the
-        block, not for the process. The caller closes nothing.
+        The file stays attached between blocks until a writer announces itself; then writers wait for
+        the running blocks only. The caller closes nothing.
         """
         if not self._upgraded:
             self.connect().close()  # creates the store, or adds the OEM copy to an old one, once
