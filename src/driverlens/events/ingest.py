@@ -1,13 +1,16 @@
 """Validate and load event files (CSV, JSON Lines, Parquet) into the store, all or nothing.
 
-Rows are validated in SQL, not per row in Python: each file is read into a temporary table of text
-columns, every value is checked with TRY_CAST and the catalogue's enumerations, and only then are the
-good rows cast, deduplicated on EventId and appended through the store's clustered write path. Every
-file of one call is loaded in one transaction, so an error or a crash leaves the store unchanged.
+Rows are validated in SQL, not per row in Python: each file is read into a table of text columns in a
+scratch database on disk (``EventStore.scratch``: memory stays bounded whatever the file size), every
+value is checked with TRY_CAST and the catalogue's enumerations, and only then are the good rows cast,
+deduplicated on EventId and handed to the one write path (``events.write``). Every file of one call is
+one Delta commit carrying a batch id derived from the files' contents, so an error or a crash leaves the
+table unchanged, and running the same call again adds nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,12 +21,22 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from driverlens.catalog import ColumnType
 from driverlens.errors import IngestError, Problem
-from driverlens.events.schema import ALLOWED_VALUES, COLUMN_NAMES, COLUMN_TYPES, REQUIRED_COLUMNS, quoted
-from driverlens.events.store import EventStore, IngestReport, append_clustered, append_mark, mirror_appended
+from driverlens.events.schema import (
+    ALLOWED_VALUES,
+    COLUMN_NAMES,
+    COLUMN_TYPES,
+    REQUIRED_COLUMNS,
+    create_table_sql,
+    quoted,
+    stored_value_sql,
+)
+from driverlens.events.store import EventStore, IngestReport
+from driverlens.events.write import commit_batch
 
 MAX_LISTED_ERRORS = 20
 _FORMATS = {".csv": "csv", ".csv.gz": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
-_STEPS = ("read", "validate", "deduplicate", "write")
+_STEPS = ("read", "validate", "deduplicate", "stage")
+_BATCH = "ingest_batch"
 
 
 class RowsRejected(IngestError):
@@ -69,39 +82,42 @@ def ingest_files(
         if path.stat().st_size == 0:
             raise IngestError(f"{path}: file is empty", target=str(path))
     results: list[_FileResult] = []
-    with store.writer() as con, _progress(progress, paths) as advance:
-        con.execute("SET enable_progress_bar = false")
-        con.execute("SET TimeZone = 'UTC'")
-        con.execute("BEGIN")
-        try:
-            mark = append_mark(con)
-            for i, path in enumerate(paths):
-                results.append(_ingest_one(con, path, i, skip_invalid, advance))
-            if any(r.loaded for r in results):
-                mirror_appended(con, mark)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+    with store.scratch() as con, _progress(progress, paths) as advance:
+        con.execute(create_table_sql(_BATCH))
+        for i, path in enumerate(paths):
+            results.append(_ingest_one(con, path, i, skip_invalid, advance))
+        batch = commit_batch(
+            store.lake, con, _BATCH, batch_id=_batch_id(paths, skip_invalid), operation="ingest"
+        )
         # Rejects are written only once the good rows are committed.
         for i, result in enumerate(results):
             if result.rejects_path is not None:
                 _write_rejects(con, i, result.rejects_path)
     rejects = tuple(r.rejects_path for r in results if r.rejects_path is not None)
     return IngestReport(
-        loaded=sum(r.loaded for r in results),
-        duplicates=sum(r.duplicates for r in results),
+        loaded=batch.loaded,
+        duplicates=sum(r.duplicates for r in results) + batch.duplicates,
         rejected=sum(r.rejected for r in results),
         rejects_path=rejects[0] if rejects else None,
         rejects_paths=rejects,
+        version=batch.version,
+        already_committed=batch.already_committed,
     )
+
+
+def _batch_id(paths: Sequence[Path], skip_invalid: bool) -> str:
+    """Derived from the files' bytes (not their names): the same data loaded twice is one batch."""
+    digest = hashlib.sha256(b"ingest-v1" + (b"+skip" if skip_invalid else b""))
+    for path in paths:
+        with path.open("rb") as handle:
+            digest.update(hashlib.file_digest(handle, "sha256").digest())
+    return digest.hexdigest()
 
 
 def _ingest_one(
     con: duckdb.DuckDBPyConnection, path: Path, i: int, skip_invalid: bool, advance: _Advance
 ) -> _FileResult:
     raw, staged, rejects = f"ingest_raw_{i}", f"ingest_staged_{i}", f"ingest_rejects_{i}"
-    existing, good = f"ingest_existing_{i}", f"ingest_good_{i}"
     try:
         _load_raw(con, path, raw)
     except duckdb.Error as exc:
@@ -112,39 +128,33 @@ def _ingest_one(
         raise IngestError(f"{path}: file holds no rows", target=str(path))
     # Each value is cast once; the cheap validity flag is computed for every row, the detailed
     # reasons only for the (usually few) bad rows.
-    con.execute(f"CREATE TEMP TABLE {staged} AS {_staged_select(raw)}")
+    con.execute(f"CREATE TABLE {staged} AS {_staged_select(raw)}")
     invalid = _scalar(con, f"SELECT count(*) FROM {staged} WHERE __bad")
     result = _FileResult(rejected=invalid)
     if invalid:
         con.execute(
-            f"""CREATE TEMP TABLE {rejects} AS SELECT *, {_errors_expr()} AS __errors FROM {raw}
+            f"""CREATE TABLE {rejects} AS SELECT *, {_errors_expr()} AS __errors FROM {raw}
                 WHERE __line IN (SELECT __line FROM {staged} WHERE __bad)"""
         )
         if not skip_invalid:
             raise RowsRejected(path, invalid, _first_problems(con, rejects))
         result.rejects_path = path.with_name(path.name + ".rejects.csv")
     advance(path, "deduplicate")
-    # Ids already stored: join from the (small) batch side rather than hashing the whole store.
-    con.execute(
-        f"""CREATE TEMP TABLE {existing} AS SELECT DISTINCT s."EventId" FROM {staged} s
-            JOIN failure_events e ON e."EventId" = s."EventId" WHERE NOT s.__bad"""
-    )
-    in_file_dups = _scalar(con, f'SELECT count(*) - count(DISTINCT "EventId") FROM {staged} WHERE NOT __bad')
-    keep_first = (
-        'QUALIFY row_number() OVER (PARTITION BY "EventId" ORDER BY __line) = 1' if in_file_dups else ""
-    )
+    good = f"ingest_good_{i}"
+    # The first row of an EventId within this call wins; ids already stored are left out at commit.
     con.execute(
         f"""CREATE TEMP VIEW {good} AS SELECT * FROM {staged} s
-            WHERE NOT s.__bad AND NOT EXISTS (SELECT 1 FROM {existing} x WHERE x."EventId" = s."EventId")
-            {keep_first}"""
+            WHERE NOT s.__bad AND NOT EXISTS (SELECT 1 FROM {_BATCH} b WHERE b."EventId" = s."EventId")
+            QUALIFY row_number() OVER (PARTITION BY "EventId" ORDER BY __line) = 1"""
     )
-    advance(path, "write")
-    result.loaded = append_clustered(con, good)
-    result.duplicates = total - invalid - result.loaded
-    for name in (good,):
-        con.execute(f"DROP VIEW {name}")
-    for name in (staged, existing):
-        con.execute(f"DROP TABLE {name}")
+    advance(path, "stage")
+    cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
+    values = ", ".join(stored_value_sql(c, quoted(c)) for c in COLUMN_NAMES)
+    row = con.execute(f"INSERT INTO {_BATCH} ({cols}) SELECT {values} FROM {good}").fetchone()
+    staged_rows = int(row[0]) if row else 0
+    result.duplicates = total - invalid - staged_rows
+    con.execute(f"DROP VIEW {good}")
+    con.execute(f"DROP TABLE {staged}")
     advance(path, "done")
     return result
 
@@ -187,7 +197,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
         paths = ", ".join(_literal(f'$."{c}"') for c in COLUMN_NAMES)
         cols = ", ".join(f"__v[{n}] AS {quoted(c)}" for n, c in enumerate(COLUMN_NAMES, start=1))
         con.execute(
-            f"""CREATE TEMP TABLE {raw} AS SELECT __line, __shape, {cols} FROM (
+            f"""CREATE TABLE {raw} AS SELECT __line, __shape, {cols} FROM (
                 SELECT {line} AS __line,
                 CASE WHEN json_type(json) <> 'OBJECT' THEN 'not a JSON object'
                      ELSE nullif(array_to_string(
@@ -207,9 +217,7 @@ def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
             parts.append(f"unknown column(s) {', '.join(unknown)}")
         raise IngestError(f"{path}: {'; '.join(parts)}", target=str(path))
     cols = ", ".join(f"CAST({quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in COLUMN_NAMES)
-    con.execute(
-        f"CREATE TEMP TABLE {raw} AS SELECT {line} AS __line, NULL::VARCHAR AS __shape, {cols} FROM {rel}"
-    )
+    con.execute(f"CREATE TABLE {raw} AS SELECT {line} AS __line, NULL::VARCHAR AS __shape, {cols} FROM {rel}")
 
 
 def _value(column: str) -> str:

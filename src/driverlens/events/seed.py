@@ -3,6 +3,7 @@ demo partners among them own a modest share (the rest belongs to vendors and mak
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,8 +20,9 @@ from driverlens.catalog import PartnerKind
 from driverlens.clock import ensure_utc
 from driverlens.events import vocabulary as voc
 from driverlens.events.demo import DEMO_PARTNERS, OTHER_IHVS, OTHER_OEMS
-from driverlens.events.schema import COLUMN_NAMES, quoted
-from driverlens.events.store import EventStore, append_clustered, append_mark, mirror_appended
+from driverlens.events.schema import COLUMN_NAMES, create_table_sql, quoted, stored_value_sql
+from driverlens.events.store import EventStore
+from driverlens.events.write import commit_batch
 
 CHUNK_ROWS = 1_000_000
 # A shared telemetry store holds the failures of every vendor's drivers on every maker's machines; one
@@ -221,13 +223,17 @@ def _os_pairs() -> tuple[tuple[str, float], ...]:
     return tuple((b[0], b[3]) for b in voc.OS_BUILDS)
 
 
-def _staging_select(source: str) -> str:
-    """Arrow chunk -> stored types (ids generated as UUIDs become text where the schema says so)."""
+def _staging_select(source: str, *, stored: bool = False) -> str:
+    """Arrow chunk -> catalogue types (generated UUIDs become text where the catalogue says so); with
+    ``stored``, as the table stores them (UUIDs as 16 bytes)."""
     special = {
         "EventId": 'CAST("EventId" AS VARCHAR)',
         "CabIdHash": "replace(CAST(\"CabIdHash\" AS VARCHAR), '-', '')",
     }
-    exprs = [f"{special.get(c, quoted(c))} AS {quoted(c)}" for c in COLUMN_NAMES]
+    exprs = [
+        f"{stored_value_sql(c, special.get(c, quoted(c))) if stored else special.get(c, quoted(c))} AS {quoted(c)}"
+        for c in COLUMN_NAMES
+    ]
     return f"SELECT {', '.join(exprs)} FROM {source}"
 
 
@@ -253,30 +259,35 @@ def seed_events(
     now: datetime,
     progress: SeedProgress | None = None,
 ) -> SeedReport:
-    """Append ``rows`` synthetic events over the ``days`` UTC days before ``now``, in one transaction."""
+    """Add ``rows`` synthetic events over the ``days`` UTC days before ``now``, as one commit.
+
+    Chunks are staged in a scratch database on disk, so memory does not grow with ``rows``; seeding the
+    same arguments again adds nothing (the batch id is derived from them).
+    """
     started = time.perf_counter()
     report = progress or _no_progress
-    loaded = 0
-    with store.writer() as con:
-        con.execute("BEGIN")
-        try:
-            mark = append_mark(con)
-            report(0, "writing events")
-            for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
-                con.register("seed_chunk", chunk)
-                con.execute(f"CREATE OR REPLACE TEMP VIEW {_STAGING} AS {_staging_select('seed_chunk')}")
-                loaded += append_clustered(con, _STAGING, presorted=True)
-                con.unregister("seed_chunk")
-                report(loaded, "writing events")
-            if loaded:
-                report(loaded, "sorting the copy for OEM reports")
-                mirror_appended(con, mark)
-            report(loaded, "committing")
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-    return SeedReport(rows=loaded, seconds=time.perf_counter() - started)
+    staged = 0
+    batch_id = hashlib.sha256(
+        f"seed-v1:{rows}:{days}:{seed}:{ensure_utc(now).isoformat()}".encode()
+    ).hexdigest()
+    with store.scratch() as con:
+        con.execute(create_table_sql(_STAGING))
+        report(0, "writing events")
+        for chunk in generate_chunks(rows=rows, days=days, seed=seed, now=now):
+            con.register("seed_chunk", chunk)
+            con.execute(f"INSERT INTO {_STAGING} {_staging_select('seed_chunk', stored=True)}")
+            con.unregister("seed_chunk")
+            staged += chunk.num_rows
+            report(staged, "writing events")
+        result = commit_batch(
+            store.lake,
+            con,
+            _STAGING,
+            batch_id=batch_id,
+            operation="seed",
+            progress=lambda step: report(staged, step),
+        )
+    return SeedReport(rows=result.loaded, seconds=time.perf_counter() - started)
 
 
 def _no_progress(rows: int, step: str) -> None:

@@ -1,0 +1,212 @@
+"""The one write path into the event lake: dedupe on EventId, write both copies, commit once, retry.
+
+Callers (ingest, seed, conversion) stage typed rows in a scratch DuckDB database on disk and hand over the
+staging table. ``commit_batch`` then
+1. skips the whole batch if a commit with the same batch id is already in the table (a re-run);
+2. keeps the rows whose EventId the current snapshot does not hold;
+3. writes them into the table directory twice (sorted by IHV owner, and by OEM owner, within each day),
+   as files no snapshot references yet;
+4. commits those files as the next version, in one Delta commit carrying the batch id.
+If another writer took that version (``CommitConflict``), the files added meanwhile are checked for our
+EventIds: none, and the same files are committed on top; some, and those rows are dropped, the files
+rewritten, and the commit tried again. A crash before the commit leaves only unreferenced files, which
+vacuum removes; after it, the whole batch is in. Memory is bounded by the scratch database's limit: rows
+stream from disk into DuckDB's Parquet writer, and sorts spill.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from driverlens.errors import ServiceUnavailable
+from driverlens.events.duck import string_literal
+from driverlens.events.lake import COPIES, CommitConflict, Lake, Snapshot, WrittenFile
+from driverlens.events.schema import (
+    CLUSTER_KEY,
+    COPY_COLUMN,
+    DATE_COLUMN,
+    FILE_COLUMN_NAMES,
+    OEM_CLUSTER_KEY,
+    quoted,
+)
+
+MAX_ATTEMPTS = 30
+_SORT_KEYS: dict[str, tuple[str, ...]] = {CLUSTER_KEY[0]: CLUSTER_KEY, OEM_CLUSTER_KEY[0]: OEM_CLUSTER_KEY}
+_STAT_COLUMNS = ("IhvPartner", "OemPartner", "FailureDateTime", "EventCount")
+_NEW = "batch_new"
+_COPY = f'"{COPY_COLUMN}"'
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    loaded: int
+    duplicates: int
+    version: int | None  # the committed version, None when nothing was committed
+    conflicts: int = 0
+    already_committed: bool = False
+
+
+def commit_batch(
+    lake: Lake,
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    batch_id: str,
+    operation: str,
+    progress: Progress | None = None,
+) -> BatchResult:
+    """Commit the rows of table ``source`` (stored columns, typed) as one idempotent batch."""
+    step = progress or (lambda _: None)
+    total = _scalar(con, f"SELECT count(*) FROM {source}")
+    if lake.batch_committed(batch_id):
+        return BatchResult(0, total, None, already_committed=True)
+    snapshot = lake.snapshot()
+    step("deduplicating")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS {_not_in(source, snapshot.paths(COPIES[0]))}")
+    conflicts = 0
+    files: list[WrittenFile] = []
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            loaded = _scalar(con, f"SELECT count(*) FROM {_NEW}")
+            if loaded == 0:
+                return BatchResult(0, total, None, conflicts)
+            if not files:
+                step("writing")
+                files = _write_copies(lake, con, batch_id)
+            step("committing")
+            try:
+                version = lake.commit_files(
+                    files, read_version=snapshot.version, batch_id=batch_id, operation=operation
+                )
+            except CommitConflict:
+                conflicts += 1
+                newer = lake.snapshot()
+                if lake.batch_committed(batch_id):  # the same batch, committed by a concurrent run
+                    _remove(files)
+                    return BatchResult(0, total, None, conflicts, already_committed=True)
+                added = sorted(set(newer.paths(COPIES[0])) - set(snapshot.paths(COPIES[0])))
+                snapshot = newer
+                if added and _scalar(con, f"SELECT count(*) FROM ({_in(_NEW, added)})"):
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS {_not_in(_NEW, added)}")
+                    _remove(files)
+                    files = []
+                time.sleep(random.uniform(0, min(1.0, 0.02 * attempt)))
+                continue
+            return BatchResult(loaded, total - loaded, version, conflicts)
+    except BaseException:
+        _remove(files)
+        raise
+    _remove(files)
+    raise ServiceUnavailable(
+        f"the event table changed under this batch {MAX_ATTEMPTS} times in a row; nothing was stored, "
+        "run the same command again"
+    )
+
+
+def _ids(paths: list[str] | tuple[str, ...]) -> str:
+    files = ", ".join(string_literal(p) for p in paths)
+    return f'SELECT "EventId" FROM read_parquet([{files}])'
+
+
+def _not_in(source: str, paths: list[str] | tuple[str, ...]) -> str:
+    if not paths:
+        return f"SELECT * FROM {source}"
+    return f'SELECT s.* FROM {source} s ANTI JOIN ({_ids(paths)}) e ON e."EventId" = s."EventId"'
+
+
+def _in(source: str, paths: list[str]) -> str:
+    return f'SELECT s."EventId" FROM {source} s SEMI JOIN ({_ids(paths)}) e ON e."EventId" = s."EventId"'
+
+
+def _write_copies(lake: Lake, con: duckdb.DuckDBPyConnection, batch_id: str) -> list[WrittenFile]:
+    lake.ensure()
+    written: list[WrittenFile] = []
+    tag = batch_id[:12]
+    try:
+        for copy in COPIES:
+            cols = ", ".join(
+                'CAST(NULL AS VARCHAR) AS "EventId"' if c == "EventId" and copy != COPIES[0] else quoted(c)
+                for c in FILE_COLUMN_NAMES
+            )
+            order = ", ".join(quoted(c) for c in _order(copy))
+            con.execute(
+                f"""COPY (SELECT {cols}, {string_literal(copy)} AS {_COPY},
+                          {quoted(DATE_COLUMN)} FROM {_NEW} ORDER BY {order})
+                    TO {string_literal(str(lake.root.resolve()))}
+                    (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192,
+                     PARTITION_BY ({_COPY}, {quoted(DATE_COLUMN)}),
+                     FILENAME_PATTERN 'part-{tag}-{{uuid}}', OVERWRITE_OR_IGNORE, RETURN_STATS)"""
+            )
+            names = [d[0] for d in con.description or []]
+            for row in con.fetchall():
+                info = dict(zip(names, row, strict=True))
+                keys = info["partition_keys"]
+                written.append(
+                    WrittenFile(
+                        path=Path(info["filename"]),
+                        copy=str(keys[COPY_COLUMN]),
+                        day=date.fromisoformat(str(keys[DATE_COLUMN])),
+                        rows=int(info["count"]),
+                        stats=_delta_stats(info["column_statistics"]),
+                    )
+                )
+    except BaseException:
+        _remove(written)
+        raise
+    return written
+
+
+def _order(copy: str) -> tuple[str, ...]:
+    owner, _, other = _SORT_KEYS[copy]
+    return (DATE_COLUMN, owner, other)
+
+
+def _delta_stats(columns: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """Delta's per-file statistics for the columns readers skip files by (from DuckDB's RETURN_STATS)."""
+    mins: dict[str, Any] = {}
+    maxs: dict[str, Any] = {}
+    nulls: dict[str, int] = {}
+    for name in _STAT_COLUMNS:
+        stats = columns.get(f'"{name}"') or columns.get(name)
+        if not stats:
+            continue
+        if "null_count" in stats:
+            nulls[name] = int(stats["null_count"])
+        for key, target in (("min", mins), ("max", maxs)):
+            if stats.get(key) is None or stats.get(f"{key}_is_exact", "true") != "true":
+                continue
+            target[name] = _stat_value(name, stats[key])
+    return {"minValues": mins, "maxValues": maxs, "nullCount": nulls}
+
+
+def _stat_value(name: str, text: str) -> Any:
+    if name == "EventCount":
+        return int(text)
+    if name == "FailureDateTime":
+        return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return text
+
+
+def _remove(files: list[WrittenFile]) -> None:
+    for f in files:
+        with suppress(FileNotFoundError):
+            f.path.unlink()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
+    row = con.execute(sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+__all__ = ["BatchResult", "Snapshot", "commit_batch"]
