@@ -14,7 +14,7 @@ from typing import Any
 from driverlens.auth import Principal
 from driverlens.auth import service as auth
 from driverlens.clock import Clock
-from driverlens.events import EventStore, seed_events
+from driverlens.events import event_store, seed_events
 from driverlens.events.demo import DEMO_PARTNERS, DemoPartner, credentials_entry, write_demo_credentials
 from driverlens.events.seed import SeedProgress
 from driverlens.metadata.database import Database
@@ -111,7 +111,7 @@ def seed_demo(
     write_demo_credentials(path, entries)
     added = 0
     if events:
-        store = EventStore(settings.data_dir)
+        store = event_store(settings)
         added = seed_events(store, rows=rows, days=days, seed=seed, now=clock.now(), progress=progress).rows
     return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS))
 

@@ -48,6 +48,10 @@ class Settings(BaseSettings):
         description="DuckDB memory_limit per process, shared by its reports (larger work spills to disk).",
     )
     engine_threads: int = Field(0, ge=0, description="DuckDB worker threads for reports; 0 = one per core.")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="Query engine of workers: duckdb (embedded) or spark (PySpark, same table)."
+    )
+    spark_master: str = Field("local[*]", description="Spark master URL when engine=spark.")
     callback_allowed_networks: str = Field(
         "", description="Comma-separated CIDRs that callbacks may reach despite the SSRF guard."
     )

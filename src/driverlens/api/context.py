@@ -26,7 +26,7 @@ from driverlens.blobs.store import BlobStore, LocalBlobStore
 from driverlens.callbacks.ssrf import CallbackGuard
 from driverlens.clock import Clock
 from driverlens.engines import DuckDBEngine
-from driverlens.events import EventStore
+from driverlens.events import EventStore, event_store
 from driverlens.metadata.database import Database
 from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.settings import Settings
@@ -100,7 +100,7 @@ def build_context(
     external = AzureAdTrust.from_settings(
         settings.azure_ad_issuer, settings.azure_ad_audience, settings.azure_ad_jwks_url, clock=clock
     )
-    events = EventStore(settings.data_dir)
+    events = event_store(settings)
     db = database or Database(settings.metadata_url)
     ctx = ApiContext(
         settings=settings,

@@ -19,7 +19,7 @@ def demo(
     from driverlens.cli.serve import serve, served_settings
     from driverlens.clock import SystemClock
     from driverlens.demo import curl_walkthrough, schedule_demo_report, seed_demo
-    from driverlens.events import EventStore
+    from driverlens.events import event_store
     from driverlens.metadata.database import Database
     from driverlens.metadata.migrate import migrate
 
@@ -29,7 +29,7 @@ def demo(
     migrate(settings.metadata_url)
     db = Database(settings.metadata_url)
     try:
-        empty = EventStore(settings.data_dir).count() == 0
+        empty = event_store(settings).count() == 0
         if empty:
             typer.echo(f"seeding {rows:,} demo failure events into {settings.data_dir.resolve()} ...")
         with seed_progress_bar(rows) if empty else nullcontext() as progress:

@@ -62,7 +62,7 @@ def run_template(
     """Run one template file now for one partner and write the report file."""
     from driverlens.compiler import Scope, compile_template, window_for
     from driverlens.engines import DuckDBEngine, OutputFormat
-    from driverlens.events import EventStore
+    from driverlens.events import event_store
     from driverlens.lenient import loads
     from driverlens.settings import get_settings
     from driverlens.templates import parse_template
@@ -78,7 +78,7 @@ def run_template(
         template = parse_template(loads(file.read_bytes()))
         window = window_for(template.report_period, due)
         query = compile_template(template, Scope(kind=kind, partner=name), window, report_id=report_id)
-        result = DuckDBEngine(EventStore(settings.data_dir)).run_to_file(
+        result = DuckDBEngine(event_store(settings)).run_to_file(
             query, out, output_format, timeout_s=settings.query_timeout_seconds
         )
     except DriverLensError as exc:

@@ -26,9 +26,9 @@ def ingest(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
 ) -> None:
     """Validate and load failure events, all files in one transaction."""
-    from driverlens.events import EventStore
+    from driverlens.events import event_store
 
-    store = EventStore(get_settings().data_dir)
+    store = event_store(get_settings())
     try:
         report = store.ingest(files, skip_invalid=skip_invalid, progress=progress)
     except DriverLensError as exc:
@@ -51,7 +51,7 @@ def purge(
 ) -> None:
     """Delete failure events, report files and CABs older than their retention windows."""
     from driverlens.blobs import LocalBlobStore
-    from driverlens.events import EventStore
+    from driverlens.events import event_store
     from driverlens.metadata.database import Database
     from driverlens.metadata.migrate import migrate
     from driverlens.runs.retention import purge as purge_all
@@ -64,7 +64,7 @@ def purge(
         report = purge_all(
             db,
             LocalBlobStore(settings.blobs_dir, clock=clock),
-            EventStore(settings.data_dir),
+            event_store(settings),
             clock.now(),
             event_retention_days=retention_days or settings.event_retention_days,
             file_retention_days=file_retention_days or settings.file_retention_days,

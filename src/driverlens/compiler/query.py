@@ -2,6 +2,10 @@
 
 Identifiers come only from the column catalogue and values only become typed literals: nothing a
 client sends is ever formatted into SQL text, so no value can change the shape of the query.
+
+UUID columns are stored as their 16 bytes (``events.schema``): filters, grouping, ordering and distinct
+counts work on the bytes (byte order is the order of the lowercase text), literals become ``UNHEX('..')``,
+and only output values are rendered as canonical UUID text, the same in every dialect.
 """
 
 from __future__ import annotations
@@ -77,7 +81,7 @@ def compile_template(
     outputs: list[exp.Expr] = [
         _alias(_output_column(column, report_id), column.name) for column in template.projection
     ]
-    outputs += [_alias(_aggregate(agg), agg.name) for agg in template.aggregates]
+    outputs += [_alias(_output_aggregate(agg), agg.name) for agg in template.aggregates]
     filters: list[exp.Expr] = [
         exp.EQ(this=_column(OWNER_COLUMNS[template.view]), expression=exp.Literal.string(scope.partner)),
         exp.GTE(this=_column(DATE_COLUMN), expression=_date(window.start)),
@@ -127,7 +131,38 @@ def _output_column(column: Column, report_id: int | None) -> exp.Expr:
     if column.physical is None:  # ReportId: the same literal on every row
         value: exp.Expr = exp.Null() if report_id is None else exp.Literal.number(report_id)
         return exp.Cast(this=value, to=_data_type("BIGINT"))
+    if column.type is ColumnType.UUID:
+        return _uuid_text(_column(column.physical))
     return _column(column.physical)
+
+
+# (start, length) of the five groups of a UUID's 32 hex digits.
+_UUID_GROUPS = ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))
+
+
+def _uuid_text(raw: exp.Expr) -> exp.Expr:
+    """16 stored bytes -> canonical lowercase UUID text (NULL stays NULL)."""
+    digits = exp.Lower(this=exp.Hex(this=raw))
+    parts: list[exp.Expr] = []
+    for start, length in _UUID_GROUPS:
+        if parts:
+            parts.append(exp.Literal.string("-"))
+        parts.append(
+            exp.Substring(
+                this=digits.copy(), start=exp.Literal.number(start), length=exp.Literal.number(length)
+            )
+        )
+    result = parts[0]
+    for part in parts[1:]:
+        result = exp.DPipe(this=result, expression=part, safe=True)
+    return result
+
+
+def _output_aggregate(agg: AggregateExpr) -> exp.Expr:
+    node = _aggregate(agg)
+    if agg.column.type is ColumnType.UUID and agg.func in (Aggregate.MIN, Aggregate.MAX):
+        return _uuid_text(node)
+    return node
 
 
 _AGGREGATES: dict[Aggregate, Callable[[exp.Expr], exp.Expr]] = {
@@ -171,7 +206,7 @@ def _literal(value: Scalar) -> exp.Expr:
     if isinstance(value, date):
         return _date(value)
     if isinstance(value, uuid.UUID):
-        return exp.Cast(this=exp.Literal.string(str(value)), to=_data_type(ColumnType.UUID.duckdb_type))
+        return exp.Unhex(this=exp.Literal.string(value.hex))
     if isinstance(value, int | float):
         return exp.Literal.number(value)
     return exp.Literal.string(value)

@@ -2,12 +2,11 @@
 
 Exports run with ``preserve_insertion_order`` off for their session: DuckDB then streams rows to the
 file instead of buffering them to keep scan order (measured: 1M-row store, 600k-row CSV export, peak RSS
-785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured; only the order of rows that the template
-leaves unordered may differ between runs.
+785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured.
 
-Every call reads inside ``EventStore.reading()``: a cursor on the process's warm DuckDB instance with the
-store file attached for the call only (``driverlens.events.reader``), which took the five sample reports
-on the 1M store from 17-36 ms to 2.5-15 ms each, without keeping writers in other processes out.
+Every call takes the newest snapshot of the event table and reads exactly that version on a cursor of the
+process's warm DuckDB instance (``events.duck``); no lock is taken, and commits that land meanwhile are
+not seen. The version and the newest event time of the snapshot are returned with the run.
 """
 
 from __future__ import annotations
@@ -24,12 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 import duckdb
-from sqlglot import exp
 
 from driverlens.engines.formats import OutputFormat, RunOutput
 from driverlens.engines.port import Engine, EventSource, Query
 from driverlens.engines.values import json_safe_row
 from driverlens.errors import DriverLensError, QueryTimeout
+from driverlens.events import duck
+from driverlens.events.duck import EngineOptions
+from driverlens.events.lake import Snapshot
 
 if TYPE_CHECKING:
     from driverlens.compiler import CompiledQuery
@@ -55,8 +56,18 @@ class QueryFailed(DriverLensError):
 class DuckDBEngine:
     """Runs compiled queries against the event store; each call reads through its own cursor (thread-safe)."""
 
-    def __init__(self, store: EventSource) -> None:
+    def __init__(self, store: EventSource, options: EngineOptions | None = None) -> None:
         self._store = store
+        self._options = options or getattr(store, "engine", None) or EngineOptions()
+
+    @contextmanager
+    def _reading(self, snapshot: Snapshot) -> Iterator[duckdb.DuckDBPyConnection]:
+        con = duck.cursor(self._options)
+        try:
+            duck.bind_snapshot(con, snapshot)
+            yield con
+        finally:
+            con.close()
 
     def run_to_file(self, query: Query, dest: Path, fmt: OutputFormat, timeout_s: float | None) -> RunOutput:
         """Stream the query's result into ``dest`` (written to a temporary file, fsynced, then renamed).
@@ -68,11 +79,10 @@ class DuckDBEngine:
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+        snapshot = self._store.snapshot()
         try:
-            with self._store.reading() as conn, _budget(conn, timeout_s):
+            with self._reading(snapshot) as conn, _budget(conn, timeout_s):
                 sql = query.sql("duckdb")
-                if fmt is OutputFormat.PARQUET:
-                    sql = _uuids_as_text(conn, sql)
                 # USE_TMP_FILE false: DuckDB would write its own temporary file and rename it; ours is one.
                 copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
                 result = conn.execute(f"{_EXPORT_SETTINGS}{copy}").fetchone()
@@ -83,14 +93,21 @@ class DuckDBEngine:
                 tmp.unlink()
             raise
         rows = int(result[0]) if result else 0
-        return RunOutput(rows=rows, bytes=size, sha256=digest, duration_s=time.perf_counter() - started)
+        return RunOutput(
+            rows=rows,
+            bytes=size,
+            sha256=digest,
+            duration_s=time.perf_counter() - started,
+            store_version=snapshot.version,
+            newest_event=snapshot.newest_event,
+        )
 
     def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
         """Column names and the first ``limit`` rows, as JSON-safe values."""
         if limit < 0:
             raise ValueError("preview limit must be >= 0")
         statement = f"SELECT * FROM ({query.sql('duckdb')}) AS preview LIMIT {int(limit)}"
-        with self._store.reading() as conn, _budget(conn, timeout_s):
+        with self._reading(self._store.snapshot()) as conn, _budget(conn, timeout_s):
             cursor = conn.execute(statement)
             columns = [d[0] for d in cursor.description or []]
             rows = [json_safe_row(row) for row in cursor.fetchall()]
@@ -100,19 +117,6 @@ class DuckDBEngine:
 def _string_literal(text: str) -> str:
     """A DuckDB string literal (quotes doubled); the text is a path we generated, never user input."""
     return "'" + text.replace("'", "''") + "'"
-
-
-def _uuids_as_text(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
-    """Parquet keeps UUID columns as 16-byte UUIDs, which Spark and older readers reject: write text."""
-    described = conn.execute(f"DESCRIBE {sql}").fetchall()
-    uuids = [str(row[0]) for row in described if str(row[1]) == "UUID"]
-    if not uuids:
-        return sql
-    casts = ", ".join(
-        f"CAST({ident} AS VARCHAR) AS {ident}"
-        for ident in (exp.to_identifier(name, quoted=True).sql("duckdb") for name in uuids)
-    )
-    return f"SELECT * REPLACE ({casts}) FROM ({sql}) AS report"
 
 
 @contextmanager

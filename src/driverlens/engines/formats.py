@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -56,9 +57,12 @@ _COPY_OPTIONS = {
 
 @dataclass(frozen=True)
 class RunOutput:
-    """What a run produced: row count, file size in bytes, hex sha256 of the file, wall time."""
+    """What a run produced: row count, file size in bytes, hex sha256 of the file, wall time, and the
+    event table version it read with the newest event time in it (how fresh the data was)."""
 
     rows: int
     bytes: int
     sha256: str
     duration_s: float
+    store_version: int | None = None
+    newest_event: datetime | None = None

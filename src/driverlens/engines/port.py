@@ -1,14 +1,17 @@
-"""The engine port: run a compiled report query into a file, or preview its first rows."""
+"""The engine port: run a compiled report query over one event-table snapshot into a file, or preview it.
+
+Engines see the events only as a snapshot (a table version and its Parquet files, ``events.lake``): the
+DuckDB adapter binds the files as views on its own warm instance, the Spark adapter reads the same files.
+No engine's connection type crosses this port.
+"""
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
-import duckdb
-
 from driverlens.engines.formats import OutputFormat, RunOutput
+from driverlens.events.lake import Snapshot
 
 
 class Query(Protocol):
@@ -18,15 +21,15 @@ class Query(Protocol):
 
 
 class EventSource(Protocol):
-    """Where failure events are queryable (``driverlens.events.EventStore`` is one)."""
+    """Where failure events are (``driverlens.events.EventStore`` is one)."""
 
-    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        """A connection for one block of reads, on which the event tables are queryable by name."""
+    def snapshot(self) -> Snapshot:
+        """The newest table version with its files; a run reads exactly this from start to end."""
         ...
 
 
 class Engine(Protocol):
-    """Runs compiled queries; DuckDB now, Spark later."""
+    """Runs compiled queries: DuckDB embedded, Spark distributed."""
 
     def run_to_file(
         self, query: Query, dest: Path, fmt: OutputFormat, timeout_s: float | None

@@ -23,6 +23,7 @@ import json
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -122,10 +123,8 @@ class Lake:
         if self.exists():
             return
         self.root.mkdir(parents=True, exist_ok=True)
-        try:
+        with suppress(CommitFailedError):  # another process created it first
             DeltaTable.create(self.uri, lake_schema(), mode="ignore", partition_by=list(PARTITION_COLUMNS))
-        except CommitFailedError:
-            pass  # another process created it first
 
     def snapshot(self) -> Snapshot:
         """The newest version (cached per version; one small log listing when nothing changed)."""

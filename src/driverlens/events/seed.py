@@ -230,10 +230,10 @@ def _staging_select(source: str, *, stored: bool = False) -> str:
         "EventId": 'CAST("EventId" AS VARCHAR)',
         "CabIdHash": "replace(CAST(\"CabIdHash\" AS VARCHAR), '-', '')",
     }
-    exprs = [
-        f"{stored_value_sql(c, special.get(c, quoted(c))) if stored else special.get(c, quoted(c))} AS {quoted(c)}"
-        for c in COLUMN_NAMES
-    ]
+    values = {c: special.get(c, quoted(c)) for c in COLUMN_NAMES}
+    if stored:
+        values = {c: stored_value_sql(c, v) for c, v in values.items()}
+    exprs = [f"{v} AS {quoted(c)}" for c, v in values.items()]
     return f"SELECT {', '.join(exprs)} FROM {source}"
 
 

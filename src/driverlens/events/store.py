@@ -22,6 +22,7 @@ from driverlens.errors import IngestError
 from driverlens.events import duck
 from driverlens.events.duck import EngineOptions
 from driverlens.events.lake import Lake, Snapshot, open_lake
+from driverlens.settings import Settings
 
 LEGACY_FILENAME = "events.duckdb"  # the single-file store of DriverLens before the lake
 # Ingest and seed stage rows in a scratch database on disk under this memory limit (sorts spill).
@@ -41,11 +42,15 @@ class IngestReport:
     already_committed: bool = False
 
 
-@dataclass(frozen=True)
-class MaintenanceReport:
-    purged: int
-    compacted_partitions: int
-    vacuumed_files: int
+def event_store(settings: Settings) -> EventStore:
+    """The store of a settings object, with its engine memory limit, threads and spill directory."""
+    data_dir = Path(settings.data_dir)
+    options = EngineOptions(
+        memory_limit=settings.engine_memory_limit,
+        threads=settings.engine_threads,
+        spill_dir=data_dir.resolve() / "tmp" / "duckdb",
+    )
+    return EventStore(data_dir, engine=options)
 
 
 class EventStore:
@@ -125,14 +130,11 @@ class EventStore:
         if retention_days < 1:
             raise ValueError("retention_days must be >= 1")
         cutoff: date = ensure_utc(now).date() - timedelta(days=retention_days)
-        return self.lake.delete_before(cutoff)
+        deleted = self.lake.delete_before(cutoff)
+        self.lake.vacuum()  # the deleted days' files go once no report can still be reading them
+        return deleted
 
     def compact(self) -> int:
         """Rewrite days held in many small files into sorted files; returns how many partitions."""
         return self.lake.compact()
 
-    def maintain(self, now: datetime, retention_days: int = 90) -> MaintenanceReport:
-        """Retention, compaction and vacuum, in that order (the worker's housekeeping)."""
-        purged = self.purge(now, retention_days)
-        compacted = self.compact()
-        return MaintenanceReport(purged, compacted, self.lake.vacuum())

@@ -21,8 +21,8 @@ from typing import Any
 from driverlens.blobs.store import BlobStore
 from driverlens.catalog import PartnerKind
 from driverlens.clock import ensure_utc
-from driverlens.engines.port import EventSource
 from driverlens.errors import Forbidden, NotFound, Problem, ValidationFailed
+from driverlens.events.store import EventStore
 from driverlens.reports.caller import Caller
 from driverlens.reports.timestamps import iso_utc, parse_day
 
@@ -86,18 +86,19 @@ def _naive(moment: datetime) -> datetime:
 
 
 _ROW_SELECT = (
-    'SELECT min("ApplicationId"), min("SubmissionId"), CAST(min("FailureHash") AS VARCHAR), "CabIdHash", '
+    'SELECT min("ApplicationId"), min("SubmissionId"), min("FailureHash"), "CabIdHash", '
     'max("FailureDate"), max("CabExpirationTime") FROM failure_events'
 )
 
 
 def _row(values: tuple[Any, ...]) -> CabRow:
     app, sub, failure_hash, cab, day, expires = values
-    return CabRow(app, sub, str(failure_hash), str(cab), day, ensure_utc(expires))
+    # The event table stores UUIDs as their 16 bytes (``events.schema``).
+    return CabRow(app, sub, str(uuid.UUID(bytes=bytes(failure_hash))), str(cab), day, ensure_utc(expires))
 
 
 def find_cab(
-    events: EventSource, caller: Caller, cab_id_hash: str | None, application_id: str | None, now: datetime
+    events: EventStore, caller: Caller, cab_id_hash: str | None, application_id: str | None, now: datetime
 ) -> CabRow:
     """The caller's unexpired CAB, or NotFound (not entitled, unknown and expired look the same)."""
     problems: list[Problem] = []
@@ -120,7 +121,7 @@ def find_cab(
 
 
 def list_cabs(
-    events: EventSource,
+    events: EventStore,
     caller: Caller,
     *,
     application_id: str | None,
@@ -160,7 +161,7 @@ def list_cabs(
         '"IhvPartner" = ? AND "ApplicationId" = ? AND "FailureHash" = ? '
         'AND "CabIdHash" IS NOT NULL AND "CabExpirationTime" > ?'
     )
-    params: list[Any] = [caller.partner_name, app, parsed_hash, _naive(now)]
+    params: list[Any] = [caller.partner_name, app, parsed_hash.bytes if parsed_hash else None, _naive(now)]
     if bounds[0]:
         where += ' AND "FailureDate" >= ?'
         params.append(bounds[0])

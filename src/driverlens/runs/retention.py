@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 class PurgeableEvents(Protocol):
     def purge(self, now: datetime, retention_days: int = 90) -> int: ...
 
+    def compact(self) -> int: ...
+
 
 @dataclass(frozen=True)
 class PurgeReport:

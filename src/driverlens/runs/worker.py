@@ -36,6 +36,8 @@ from driverlens.settings import Settings
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = timedelta(days=1)
+# Compaction of the event table: often enough that a day of small ingests stays a few files.
+COMPACT_EVERY = timedelta(minutes=10)
 
 
 def new_worker_id() -> str:
@@ -48,6 +50,7 @@ class WorkerOptions:
     poll_s: float = 1.0
     grace_s: float = 20.0
     purge: bool = True
+    compact: bool = True
 
 
 class Worker:
@@ -99,6 +102,8 @@ class Worker:
         self._in_hand: dict[str, Run] = {}
         self._lock = threading.Lock()
         self._last_purge: datetime | None = None
+        self._last_compact: datetime | None = None
+        self._maintenance: threading.Thread | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------------
 
@@ -222,6 +227,29 @@ class Worker:
         if self.options.purge and (self._last_purge is None or now - self._last_purge >= PURGE_EVERY):
             self._last_purge = now
             self.purge(now)
+        due = self._last_compact is None or now - self._last_compact >= COMPACT_EVERY
+        if self.options.compact and self.events is not None and due:
+            self._last_compact = now
+            self._start_compaction()
+
+    def _start_compaction(self) -> None:
+        """Compact the event table in its own thread, so planning and callbacks never wait for it."""
+        if self._maintenance is not None and self._maintenance.is_alive():
+            return
+        events = self.events
+        if events is None:
+            return
+
+        def compact() -> None:
+            try:
+                compacted = events.compact()
+                if compacted:
+                    log.info("compacted %d day partitions of the event table", compacted)
+            except Exception:  # retried at the next interval; a report never depends on it
+                log.exception("worker %s: compaction of the event table failed", self.worker_id)
+
+        self._maintenance = threading.Thread(target=compact, name="driverlens-compaction", daemon=True)
+        self._maintenance.start()
 
     def purge(self, now: datetime) -> None:
         """The daily retention hook (``driverlens purge``): events after 90 days, files after 30."""
@@ -271,12 +299,12 @@ def build_worker(
 ) -> Worker:
     """A worker on the settings' metadata store, event store (DuckDB) and local blob store."""
     from driverlens.engines import DuckDBEngine
-    from driverlens.events import EventStore
+    from driverlens.events import event_store
     from driverlens.metadata.migrate import migrate_database
 
     db = Database(settings.metadata_url)
     migrate_database(db)
-    events = EventStore(settings.data_dir)
+    events = event_store(settings)
     return Worker(
         db,
         DuckDBEngine(events),
