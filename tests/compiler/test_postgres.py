@@ -12,9 +12,11 @@ import pytest
 
 from driverlens.catalog import STORED_COLUMNS
 from driverlens.compiler import compile_template
+from driverlens.events.schema import duckdb_type
 from driverlens.metadata.database import normalize_url
 from driverlens.templates import parse_template
 from tests.compiler.cases import CASES, WINDOW, Case
+from tests.compiler.conftest import stored
 from tests.compiler.events import ROWS
 
 pytestmark = pytest.mark.postgres
@@ -24,7 +26,18 @@ pytestmark = pytest.mark.postgres
 def pg(fresh_postgres_url_module: str) -> Iterator[psycopg.Connection[Any]]:
     conninfo = normalize_url(fresh_postgres_url_module).set(drivername="postgresql")
     with psycopg.connect(conninfo.render_as_string(hide_password=False), autocommit=True) as connection:
-        columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
+        # The event table stores UUIDs as 16 bytes; the compiler renders them with HEX / UNHEX, which
+        # DuckDB and Spark have and PostgreSQL spells encode / decode: the schema gets the two names.
+        connection.execute(
+            "CREATE FUNCTION hex(bytea) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT encode($1, 'hex') $$"
+        )
+        connection.execute(
+            "CREATE FUNCTION unhex(text) RETURNS bytea IMMUTABLE LANGUAGE sql AS $$ SELECT decode($1, 'hex') $$"
+        )
+        types = {"BLOB": "BYTEA"}
+        columns = ", ".join(
+            f'"{name}" {types.get(duckdb_type(name), duckdb_type(name))}' for name, _ in STORED_COLUMNS
+        )
         connection.execute(f"CREATE TABLE failure_events ({columns})")
         connection.execute("CREATE VIEW failure_events_by_oem AS SELECT * FROM failure_events")
         names = [name for name, _ in STORED_COLUMNS]
@@ -32,7 +45,7 @@ def pg(fresh_postgres_url_module: str) -> Iterator[psycopg.Connection[Any]]:
         with connection.cursor() as cursor:
             cursor.executemany(
                 f"INSERT INTO failure_events VALUES ({placeholders})",
-                [[row[n] for n in names] for row in ROWS],
+                [[stored(row[n]) for n in names] for row in ROWS],
             )
         yield connection
 

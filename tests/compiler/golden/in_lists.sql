@@ -1,6 +1,6 @@
 -- duckdb
 SELECT
-  "DeviceId" AS "DeviceId"
+  SUBSTRING(LOWER(HEX("DeviceId")), 1, 8) || '-' || SUBSTRING(LOWER(HEX("DeviceId")), 9, 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")), 13, 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")), 17, 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")), 21, 12) AS "DeviceId"
 FROM "failure_events"
 WHERE
   "IhvPartner" = 'Contoso'
@@ -9,14 +9,14 @@ WHERE
   AND (
     "OSVersion" IN ('10.0.22631.4317', '10.0.26100.1')
     AND "DeviceId" IN (
-      CAST('0f8fad5b-d9cb-469f-a165-70867728950e' AS UUID),
-      CAST('7c9e6679-7425-40de-944b-e07fc1f90ae7' AS UUID)
+      UNHEX('0f8fad5bd9cb469fa16570867728950e'),
+      UNHEX('7c9e6679742540de944be07fc1f90ae7')
     )
     AND "EventCount" IN (1, 2)
   )
 -- spark
 SELECT
-  `DeviceId` AS `DeviceId`
+  SUBSTRING(LOWER(HEX(`DeviceId`)), 1, 8) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 9, 4) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 13, 4) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 17, 4) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 21, 12) AS `DeviceId`
 FROM `failure_events`
 WHERE
   `IhvPartner` = 'Contoso'
@@ -25,14 +25,14 @@ WHERE
   AND (
     `OSVersion` IN ('10.0.22631.4317', '10.0.26100.1')
     AND `DeviceId` IN (
-      CAST('0f8fad5b-d9cb-469f-a165-70867728950e' AS STRING),
-      CAST('7c9e6679-7425-40de-944b-e07fc1f90ae7' AS STRING)
+      UNHEX('0f8fad5bd9cb469fa16570867728950e'),
+      UNHEX('7c9e6679742540de944be07fc1f90ae7')
     )
     AND `EventCount` IN (1, 2)
   )
 -- postgres
 SELECT
-  "DeviceId" AS "DeviceId"
+  SUBSTRING(LOWER(HEX("DeviceId")) FROM 1 FOR 8) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 9 FOR 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 13 FOR 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 17 FOR 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 21 FOR 12) AS "DeviceId"
 FROM "failure_events"
 WHERE
   "IhvPartner" = 'Contoso'
@@ -41,8 +41,8 @@ WHERE
   AND (
     "OSVersion" IN ('10.0.22631.4317', '10.0.26100.1')
     AND "DeviceId" IN (
-      CAST('0f8fad5b-d9cb-469f-a165-70867728950e' AS UUID),
-      CAST('7c9e6679-7425-40de-944b-e07fc1f90ae7' AS UUID)
+      UNHEX('0f8fad5bd9cb469fa16570867728950e'),
+      UNHEX('7c9e6679742540de944be07fc1f90ae7')
     )
     AND "EventCount" IN (1, 2)
   )

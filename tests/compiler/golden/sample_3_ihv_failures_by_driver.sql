@@ -3,7 +3,7 @@ SELECT
   "DriverName" AS "DriverName",
   "DriverVersion" AS "DriverVersion",
   "FailureName" AS "FailureName",
-  "FailureHash" AS "FailureHash",
+  SUBSTRING(LOWER(HEX("FailureHash")), 1, 8) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 9, 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 13, 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 17, 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 21, 12) AS "FailureHash",
   SUM("EventCount") AS "SUM(EventCount)",
   COUNT(DISTINCT "DeviceId") AS "DCOUNT(DeviceId)"
 FROM "failure_events"
@@ -23,7 +23,7 @@ SELECT
   `DriverName` AS `DriverName`,
   `DriverVersion` AS `DriverVersion`,
   `FailureName` AS `FailureName`,
-  `FailureHash` AS `FailureHash`,
+  SUBSTRING(LOWER(HEX(`FailureHash`)), 1, 8) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 9, 4) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 13, 4) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 17, 4) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 21, 12) AS `FailureHash`,
   SUM(`EventCount`) AS `SUM(EventCount)`,
   COUNT(DISTINCT `DeviceId`) AS `DCOUNT(DeviceId)`
 FROM `failure_events`
@@ -43,7 +43,7 @@ SELECT
   "DriverName" AS "DriverName",
   "DriverVersion" AS "DriverVersion",
   "FailureName" AS "FailureName",
-  "FailureHash" AS "FailureHash",
+  SUBSTRING(LOWER(HEX("FailureHash")) FROM 1 FOR 8) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 9 FOR 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 13 FOR 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 17 FOR 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 21 FOR 12) AS "FailureHash",
   SUM("EventCount") AS "SUM(EventCount)",
   COUNT(DISTINCT "DeviceId") AS "DCOUNT(DeviceId)"
 FROM "failure_events"

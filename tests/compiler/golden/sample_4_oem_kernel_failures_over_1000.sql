@@ -1,7 +1,7 @@
 -- duckdb
 SELECT
   "FailureName" AS "FailureName",
-  "FailureHash" AS "FailureHash",
+  SUBSTRING(LOWER(HEX("FailureHash")), 1, 8) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 9, 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 13, 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 17, 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")), 21, 12) AS "FailureHash",
   SUM("EventCount") AS "SUM(EventCount)"
 FROM "failure_events_by_oem"
 WHERE
@@ -17,7 +17,7 @@ HAVING
 -- spark
 SELECT
   `FailureName` AS `FailureName`,
-  `FailureHash` AS `FailureHash`,
+  SUBSTRING(LOWER(HEX(`FailureHash`)), 1, 8) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 9, 4) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 13, 4) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 17, 4) || '-' || SUBSTRING(LOWER(HEX(`FailureHash`)), 21, 12) AS `FailureHash`,
   SUM(`EventCount`) AS `SUM(EventCount)`
 FROM `failure_events_by_oem`
 WHERE
@@ -33,7 +33,7 @@ HAVING
 -- postgres
 SELECT
   "FailureName" AS "FailureName",
-  "FailureHash" AS "FailureHash",
+  SUBSTRING(LOWER(HEX("FailureHash")) FROM 1 FOR 8) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 9 FOR 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 13 FOR 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 17 FOR 4) || '-' || SUBSTRING(LOWER(HEX("FailureHash")) FROM 21 FOR 12) AS "FailureHash",
   SUM("EventCount") AS "SUM(EventCount)"
 FROM "failure_events_by_oem"
 WHERE
