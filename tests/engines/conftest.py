@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
-import duckdb
 import pytest
 
 from driverlens.catalog import STORED_COLUMNS
-from driverlens.events.reader import attached
+from driverlens.events import EventStore
+from driverlens.events.schema import create_table_sql
+from driverlens.events.write import commit_batch
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,20 @@ class RawQuery:
         return self.text
 
 
-@dataclass(frozen=True)
-class FileEventSource:
-    """A DuckDB file holding ``failure_events``, read as the event store reads its file."""
+FileEventSource = EventStore  # the event store the engine tests read (a real Delta table)
 
-    path: Path
 
-    def reading(self) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
-        return attached(self.path, busy_timeout_s=5, fallback=self.connect)
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        return duckdb.connect(str(self.path), read_only=True)
+def store_rows(store: EventStore, rows: list[dict[str, Any]]) -> None:
+    """Commit hand-made events to ``store`` through the one write path (UUIDs become bytes)."""
+    names = [name for name, _ in STORED_COLUMNS]
+    with store.scratch() as con:
+        con.execute(create_table_sql("rows"))
+        placeholders = ", ".join("?" for _ in names)
+        con.executemany(
+            f"INSERT INTO rows VALUES ({placeholders})",
+            [[v.bytes if isinstance(v, UUID) else v for v in (row[n] for n in names)] for row in rows],
+        )
+        commit_batch(store.lake, con, "rows", batch_id=uuid4().hex, operation="test")
 
 
 DEVICE_A = UUID("0b7e6f8a-1c2d-4e5f-8a9b-0c1d2e3f4a5b")
@@ -76,23 +79,13 @@ TINY_EVENTS: tuple[dict[str, Any], ...] = (
 
 @pytest.fixture
 def make_event_source(tmp_path: Path) -> Callable[[list[dict[str, Any]]], FileEventSource]:
-    """Builder: a DuckDB file with ``failure_events`` (STORED_COLUMNS) holding the given rows."""
+    """Builder: an event store (Delta table) holding the given rows."""
     counter = iter(range(1_000_000))
 
     def build(rows: list[dict[str, Any]]) -> FileEventSource:
-        path = tmp_path / f"events-{next(counter)}.duckdb"
-        columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
-        names = [name for name, _ in STORED_COLUMNS]
-        with duckdb.connect(str(path)) as conn:
-            conn.execute(f"CREATE TABLE failure_events ({columns})")
-            # The event store's OEM-clustered copy, which OEMDriver queries read.
-            conn.execute("CREATE VIEW failure_events_by_oem AS SELECT * FROM failure_events")
-            placeholders = ", ".join("?" for _ in names)
-            conn.executemany(
-                f"INSERT INTO failure_events VALUES ({placeholders})",
-                [[row[n] for n in names] for row in rows],
-            )
-        return FileEventSource(path)
+        store = EventStore(tmp_path / f"events-{next(counter)}")
+        store_rows(store, rows)
+        return store
 
     return build
 

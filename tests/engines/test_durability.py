@@ -7,12 +7,10 @@ import os
 import stat
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from driverlens.blobs.store import LocalBlobStore
 from driverlens.engines import DuckDBEngine, OutputFormat
-from driverlens.events.reader import announced_writer
 from tests.engines.conftest import FileEventSource, RawQuery
 
 SIMPLE = RawQuery("SELECT EventId, DriverName FROM failure_events ORDER BY EventId")
@@ -34,7 +32,7 @@ class _SyncLog:
         monkeypatch.setattr(os, "fsync", fsync)
 
 
-def test_run_to_file_fsyncs_the_file_it_returns_and_hands_the_store_over_to_writers(
+def test_run_to_file_fsyncs_the_file_it_returns_and_records_the_version_it_read(
     tiny_source: FileEventSource, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     log = _SyncLog(monkeypatch)
@@ -43,9 +41,7 @@ def test_run_to_file_fsyncs_the_file_it_returns_and_hands_the_store_over_to_writ
     assert log.inodes == [dest.stat().st_ino]
     assert output.sha256 == hashlib.sha256(dest.read_bytes()).hexdigest()
     assert output.bytes == dest.stat().st_size
-    # No read is running any more: a writer that announces itself gets the file at once.
-    with announced_writer(tiny_source.path):
-        duckdb.connect(str(tiny_source.path), read_only=False).close()
+    assert output.store_version == tiny_source.snapshot().version
 
 
 def test_synced_move_is_renamed_into_place_without_a_second_fsync(
