@@ -137,4 +137,3 @@ class EventStore:
     def compact(self) -> int:
         """Rewrite days held in many small files into sorted files; returns how many partitions."""
         return self.lake.compact()
-
