@@ -56,11 +56,13 @@ store = EventStore(Path(sys.argv[1]))
 # Broken on purpose: one batch committed as two commits (first half, pause, second half).
 for path in sys.argv[2:]:
     import duckdb
-    half = Path(path).with_name(Path(path).stem + ".a.parquet"), Path(path).with_name(Path(path).stem + ".b.parquet")
+    stem = Path(path).with_suffix("")
+    half = f"{stem}.a.parquet", f"{stem}.b.parquet"
     con = duckdb.connect()
     n = con.execute(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
-    con.execute(f"COPY (SELECT * FROM read_parquet('{path}') LIMIT {n // 2}) TO '{half[0]}' (FORMAT parquet)")
-    con.execute(f"COPY (SELECT * FROM read_parquet('{path}') OFFSET {n // 2}) TO '{half[1]}' (FORMAT parquet)")
+    src = f"SELECT * FROM read_parquet('{path}')"
+    con.execute(f"COPY ({src} LIMIT {n // 2}) TO '{half[0]}' (FORMAT parquet)")
+    con.execute(f"COPY ({src} OFFSET {n // 2}) TO '{half[1]}' (FORMAT parquet)")
     store.ingest([half[0]])
     time.sleep(0.5)
     store.ingest([half[1]])
@@ -156,9 +158,8 @@ def test_readers_see_whole_batches_while_ingests_commit(tmp_path: Path, maintena
     assert _violations(seen) == []
     final = EventStore(tmp_path / "var").count()
     assert final == BASE + sum(SIZES) + (0 if maintenance else OLD)
-    print(
-        f"lake-concurrency maintenance={maintenance} reports={len(seen)} distinct_counts={len({p[0] for p in seen})}"
-    )
+    distinct = len({p[0] for p in seen})
+    print(f"lake-concurrency maintenance={maintenance} reports={len(seen)} distinct_counts={distinct}")
 
 
 def test_a_writer_that_splits_batches_is_caught(tmp_path: Path) -> None:
