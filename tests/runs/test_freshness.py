@@ -32,7 +32,14 @@ def test_a_completed_run_records_the_table_version_and_newest_event_it_read(
     blobs = LocalBlobStore(tmp_path / "blobs", clock=clock)
     options = WorkerOptions(lease_s=30, poll_s=0.02, grace_s=5, compact=False)
     worker = Worker(
-        sqlite_db, DuckDBEngine(store), blobs, settings, clock, "w1", options=options, callbacks=RecordingSink()
+        sqlite_db,
+        DuckDBEngine(store),
+        blobs,
+        settings,
+        clock,
+        "w1",
+        options=options,
+        callbacks=RecordingSink(),
     )
     worker.housekeeping()
     assert worker.run_one()
