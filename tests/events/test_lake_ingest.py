@@ -14,6 +14,7 @@ import pytest
 
 from driverlens.events import EventStore, write_sample_file
 from driverlens.events.convert import convert_legacy_store
+from driverlens.events.ingest import RowsRejected
 from driverlens.events.schema import COLUMN_NAMES, COLUMN_TYPES
 from tests.events.conftest import NOW
 
@@ -113,3 +114,28 @@ def test_an_old_duckdb_store_is_converted_once(tmp_path: Path) -> None:
                FROM failure_events ORDER BY 1"""
         ).fetchall()
     assert lake == old
+
+
+def test_a_csv_row_opening_an_unterminated_quote_is_refused_with_its_line(tmp_path: Path) -> None:
+    good = write_sample_file(tmp_path / "a.csv", 3, "csv", seed=1, now=NOW)
+    lines = good.read_text().splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*lines[:2], '"' + lines[2], *lines[3:]]) + "\n")
+    store = EventStore(tmp_path / "var")
+    with pytest.raises(RowsRejected) as caught:
+        store.ingest([bad])
+    assert "line 3: unterminated quoted value" in caught.value.message
+    assert "column EventId" in caught.value.message
+    assert store.count() == 0
+
+
+def test_a_nul_inside_a_value_is_refused_with_line_and_column(tmp_path: Path) -> None:
+    good = write_sample_file(tmp_path / "a.csv", 2, "csv", seed=1, now=NOW)
+    lines = good.read_text().splitlines()
+    bad = tmp_path / "nul.csv"
+    bad.write_text("\n".join([lines[0], lines[1].replace(".sys", "\x00.sys", 1), lines[2]]) + "\n")
+    store = EventStore(tmp_path / "var")
+    with pytest.raises(RowsRejected) as caught:
+        store.ingest([bad])
+    assert "line 2, column DriverName: contains a NUL character" in caught.value.message
+    assert store.count() == 0
