@@ -139,3 +139,27 @@ def test_a_nul_inside_a_value_is_refused_with_line_and_column(tmp_path: Path) ->
         store.ingest([bad])
     assert "line 2, column DriverName: contains a NUL character" in caught.value.message
     assert store.count() == 0
+
+
+def test_a_commit_that_loses_the_race_drops_what_the_winner_stored_and_retries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = EventStore(tmp_path / "var")
+    store.ingest([write_sample_file(tmp_path / "base.csv", 100, "csv", seed=1, now=NOW, days=3)])
+    stale = store.snapshot()
+    ours = write_sample_file(tmp_path / "ours.parquet", 400, "parquet", seed=2, now=NOW, days=3)
+    # The winner commits half of our events (and others) after we took our snapshot.
+    with duckdb.connect() as con:
+        half = tmp_path / "half.parquet"
+        con.execute(f"COPY (SELECT * FROM read_parquet('{ours}') LIMIT 200) TO '{half}' (FORMAT parquet)")
+    winner = store.ingest([half, write_sample_file(tmp_path / "w.csv", 50, "csv", seed=3, now=NOW, days=3)])
+    assert winner.loaded == 250
+    real_snapshot = store.lake.snapshot
+    calls = iter([stale])
+    monkeypatch.setattr(store.lake, "snapshot", lambda: next(calls, None) or real_snapshot())
+    report = store.ingest([ours])
+    assert (report.loaded, report.duplicates) == (200, 200)
+    assert _ids(store) == (550, 550)
+    with store.reading() as con:
+        oem = con.execute("SELECT count(*) FROM failure_events_by_oem").fetchone()
+    assert oem == (550,)
