@@ -2,8 +2,8 @@
 
 Exports run with ``preserve_insertion_order`` off for their session: DuckDB then streams rows to the
 file instead of buffering them to keep scan order (measured: 1M-row store, 600k-row CSV export, peak RSS
-785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured; only the order of rows that the template
-leaves unordered may differ between runs.
+785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured, and the compiler orders every report
+totally (tie-breaks on the projected columns), so the same events always give the same bytes.
 
 Every call reads inside ``EventStore.reading()``: a cursor on the process's warm DuckDB instance with the
 store file attached for the call only (``driverlens.events.reader``), which took the five sample reports

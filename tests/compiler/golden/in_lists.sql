@@ -14,6 +14,8 @@ WHERE
     )
     AND "EventCount" IN (1, 2)
   )
+ORDER BY
+  "DeviceId" ASC
 -- spark
 SELECT
   `DeviceId` AS `DeviceId`
@@ -30,6 +32,8 @@ WHERE
     )
     AND `EventCount` IN (1, 2)
   )
+ORDER BY
+  `DeviceId` ASC NULLS LAST
 -- postgres
 SELECT
   "DeviceId" AS "DeviceId"
@@ -46,3 +50,5 @@ WHERE
     )
     AND "EventCount" IN (1, 2)
   )
+ORDER BY
+  "DeviceId" ASC

@@ -10,6 +10,8 @@ WHERE
     "FailureHash" = CAST('0f8fad5b-d9cb-469f-a165-70867728950e' AS UUID)
     AND "CabExpirationTime" >= CAST('2024-05-01 00:00:00' AS TIMESTAMP)
   )
+ORDER BY
+  "FailureHash" ASC
 -- spark
 SELECT
   `FailureHash` AS `FailureHash`
@@ -22,6 +24,8 @@ WHERE
     `FailureHash` = CAST('0f8fad5b-d9cb-469f-a165-70867728950e' AS STRING)
     AND `CabExpirationTime` >= CAST('2024-05-01 00:00:00' AS TIMESTAMP)
   )
+ORDER BY
+  `FailureHash` ASC NULLS LAST
 -- postgres
 SELECT
   "FailureHash" AS "FailureHash"
@@ -34,3 +38,5 @@ WHERE
     "FailureHash" = CAST('0f8fad5b-d9cb-469f-a165-70867728950e' AS UUID)
     AND "CabExpirationTime" >= CAST('2024-05-01 00:00:00' AS TIMESTAMP)
   )
+ORDER BY
+  "FailureHash" ASC
