@@ -137,3 +137,24 @@ def ingest_cabs(
         db.dispose()
     if refused:
         raise typer.Exit(1)
+
+
+def inspect_cab(
+    path: Path = typer.Argument(..., help="A cabinet file (.cab), e.g. one downloaded from DriverLens."),
+) -> None:
+    """Print what crash dump a cabinet holds (read with the same checks as an upload; nothing is stored)."""
+    from driverlens.cabs.cabinet import open_cabinet
+    from driverlens.cabs.collection import facts_json, limits_for
+    from driverlens.cabs.dumps import read_dump
+
+    try:
+        cabinet = open_cabinet(path, limits_for(get_settings()))
+        facts = read_dump(cabinet)
+    except (DriverLensError, OSError) as exc:
+        typer.echo(f"{path}: {exc.message if isinstance(exc, DriverLensError) else exc}", err=True)
+        raise typer.Exit(1) from exc
+    files = ", ".join(f"{m.name} ({m.size} bytes)" for m in cabinet.members)
+    typer.echo(f"{path}: cabinet of {len(cabinet.members)} files: {files}")
+    for key, value in facts_json(facts).items():
+        if value is not None:
+            typer.echo(f"  {key}: {', '.join(value) if isinstance(value, list) else value}")

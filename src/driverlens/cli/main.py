@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
-from driverlens.cli.cabs import collectors_app, ingest_cabs
+from driverlens.cli.cabs import collectors_app, ingest_cabs, inspect_cab
 from driverlens.cli.client import client_app
 from driverlens.cli.demo import demo
 from driverlens.cli.engine import run_template
@@ -32,6 +32,7 @@ def version() -> None:
 app.command("run-template")(run_template)
 app.command("ingest")(ingest)
 app.command("ingest-cabs")(ingest_cabs)
+app.command("inspect-cab")(inspect_cab)
 app.command("purge")(purge)
 app.command("seed")(seed)
 app.command("worker")(worker)
