@@ -31,7 +31,10 @@ router = APIRouter(tags=["crash dump collection"])
 _BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
-        "content": {"application/vnd.ms-cab-compressed": {"schema": {"type": "string", "format": "binary"}}},
+        "content": {
+            media: {"schema": {"type": "string", "format": "binary"}}
+            for media in ("application/octet-stream",)
+        },
     }
 }
 
