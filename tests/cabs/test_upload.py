@@ -14,12 +14,14 @@ import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import select
 
 from driverlens.auth.collectors import add_collector, revoke_collector
 from driverlens.cabs.cabinet import pack
 from driverlens.cabs.demo import demo_files
 from driverlens.events import EventStore, write_sample_file
 from driverlens.metadata.database import Database
+from driverlens.metadata.models import CabLink
 from tests.api.conftest import IHV, OEM
 from tests.api.events_lookup import read_cab
 from tests.api.server import Server, prepare_data_dir, start_server
@@ -207,10 +209,13 @@ def test_oversized_uploads_are_413_streamed_or_declared(collecting: Collecting) 
 
 
 def test_linking_an_event_that_has_another_crash_dump_is_409(collecting: Collecting) -> None:
-    with EventStore(collecting.server.data_dir).reading() as conn:
-        taken = conn.execute(
-            'SELECT "EventId" FROM failure_events WHERE "CabExpirationTime" > now()::TIMESTAMP LIMIT 1'
-        ).fetchone()
+    # An event the demo seeding linked to its cabinet (other tests add events with no dump yet).
+    db = Database(collecting.db_url)
+    try:
+        with db.session() as session:
+            taken = session.execute(select(CabLink.event_id).order_by(CabLink.id).limit(1)).first()
+    finally:
+        db.dispose()
     assert taken is not None
     cab = pack(
         demo_files(
