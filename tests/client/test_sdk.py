@@ -160,6 +160,7 @@ def test_wait_returns_the_completed_run_with_a_link(
 ) -> None:
     report_id, run = completed_run
     assert run.is_completed and run.location.startswith(f"{live_server.base_url}/files/")
+    assert run.sha256 == stored_checksum(live_server, report_id)[0]  # report data carries it
     client = make_client()
     # already completed: returns at once
     assert client.wait_for_completed_run(report_id, timeout=5).due == run.due

@@ -32,7 +32,8 @@ def pg(fresh_postgres_url_module: str) -> Iterator[psycopg.Connection[Any]]:
             "CREATE FUNCTION hex(bytea) RETURNS text IMMUTABLE LANGUAGE sql AS $$ SELECT encode($1, 'hex') $$"
         )
         connection.execute(
-            "CREATE FUNCTION unhex(text) RETURNS bytea IMMUTABLE LANGUAGE sql AS $$ SELECT decode($1, 'hex') $$"
+            "CREATE FUNCTION unhex(text) RETURNS bytea IMMUTABLE LANGUAGE sql "
+            "AS $$ SELECT decode($1, 'hex') $$"
         )
         types = {"BLOB": "BYTEA"}
         columns = ", ".join(

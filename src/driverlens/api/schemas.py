@@ -73,6 +73,10 @@ class ReportDataItemOut(BaseModel):
     ReportDatetime: str
     ReportStatus: str = Field(description="Pending, In Progress, Completed or Failed.")
     ReportLocation: str = Field(description="Signed download URL (Completed runs), else empty.")
+    ReportSha256: str | None = Field(
+        default=None,
+        description="Beyond the hosted API: hex SHA-256 of the file at ReportLocation; null until Completed.",
+    )
 
 
 class PreviewOut(BaseModel):

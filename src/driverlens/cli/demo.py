@@ -29,7 +29,17 @@ def demo(
     migrate(settings.metadata_url)
     db = Database(settings.metadata_url)
     try:
-        empty = event_store(settings).count() == 0
+        store = event_store(settings)
+        if store.legacy_path.is_file() and store.count() == 0:
+            # Upgraded from the single-file store: keep the user's events rather than seed new ones.
+            from driverlens.events.convert import convert_legacy_store
+
+            typer.echo(f"moving the events of {store.legacy_path} into the event table ...")
+            converted = convert_legacy_store(store)
+            typer.echo(
+                f"moved {converted.loaded:,} events; the old file can go (driverlens convert-events --remove)"
+            )
+        empty = store.count() == 0
         if empty:
             typer.echo(f"seeding {rows:,} demo failure events into {settings.data_dir.resolve()} ...")
         with seed_progress_bar(rows) if empty else nullcontext() as progress:

@@ -128,3 +128,42 @@ def seed_progress_bar(total: int) -> Iterator[SeedProgress]:
             bar.update(task, completed=rows, description=step)
 
         yield advance
+
+
+def convert_events(
+    source: Path | None = typer.Argument(
+        None, help="The old event file; defaults to <data dir>/events/events.duckdb."
+    ),
+    remove: bool = typer.Option(False, "--remove", help="Delete the old file once its events are in."),
+) -> None:
+    """Move the events of a DuckDB event file (DriverLens before the lake) into the event table."""
+    from driverlens.events import event_store
+    from driverlens.events.convert import convert_legacy_store
+
+    store = event_store(get_settings())
+    try:
+        report = convert_legacy_store(store, source)
+    except DriverLensError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+    if report.already_converted:
+        typer.echo(f"{report.source} was converted before; nothing added")
+    else:
+        typer.echo(
+            f"converted {report.source}: {report.rows_in_source} events, {report.loaded} added, "
+            f"{report.duplicates} already stored (table version {report.version})"
+        )
+    if remove:
+        for leftover in (report.source, report.source.with_name(report.source.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        typer.echo(f"removed {report.source}")
+
+
+def compact() -> None:
+    """Compact the event table now (workers also do it every 10 minutes) and vacuum old files."""
+    from driverlens.events import event_store
+
+    store = event_store(get_settings())
+    partitions = store.compact()
+    removed = store.lake.vacuum()
+    typer.echo(f"compacted {partitions} day partitions; vacuum removed {removed} unreferenced files")

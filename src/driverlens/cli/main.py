@@ -8,7 +8,7 @@ from driverlens.cli.admin import clients_app, keys_app, partners_app
 from driverlens.cli.client import client_app
 from driverlens.cli.demo import demo
 from driverlens.cli.engine import run_template
-from driverlens.cli.events import ingest, purge, seed
+from driverlens.cli.events import compact, convert_events, ingest, purge, seed
 from driverlens.cli.serve import serve
 from driverlens.cli.worker import worker
 
@@ -32,6 +32,8 @@ app.command("run-template")(run_template)
 app.command("ingest")(ingest)
 app.command("purge")(purge)
 app.command("seed")(seed)
+app.command("convert-events")(convert_events)
+app.command("compact-events")(compact)
 app.command("worker")(worker)
 app.command("serve")(serve)
 app.command("demo")(demo)

@@ -42,6 +42,7 @@ def serve(
     settings = served_settings(get_settings(), host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.metadata_url)
+    warn_if_unconverted(settings)
     app = create_app(settings)
     handle = None
     if worker:
@@ -59,3 +60,16 @@ def serve(
         if handle is not None:
             handle.stop()
         app.state.ctx.close()
+
+
+def warn_if_unconverted(settings: Settings) -> None:
+    """An old single-file event store whose events are not in the table yet: say how to move them."""
+    from driverlens.events import event_store
+
+    store = event_store(settings)
+    if store.legacy_path.is_file() and store.count() == 0:
+        logging.getLogger("driverlens").warning(
+            "%s holds events from before the event table and the table is empty: "
+            "run `driverlens convert-events` to move them (reports see no events until then)",
+            store.legacy_path,
+        )

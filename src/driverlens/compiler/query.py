@@ -101,17 +101,36 @@ def compile_template(
             clauses["group"] = exp.Group(expressions=keys)
     if template.having is not None:
         clauses["having"] = exp.Having(this=_condition(template.having))
-    ordered = [
-        exp.Ordered(this=_attribute(o.attribute), desc=o.sort.value == "desc", nulls_first=False)
-        for o in template.orderby
-        if not (isinstance(o.attribute, Column) and o.attribute.physical is None)
-    ]
+    ordered = _total_order(template)
     if ordered:
         clauses["order"] = exp.Order(expressions=ordered)
     if template.limit > 0:
         clauses["limit"] = exp.Limit(expression=exp.Literal.number(template.limit))
     query = exp.Select(expressions=outputs, **clauses)
     return CompiledQuery(tree=query, output_columns=template.output_columns)
+
+
+def _total_order(template: Template) -> list[exp.Ordered]:
+    """The template's ordering, then the projected columns ascending: a total order of the rows.
+
+    Rows tied on the template's sort keys would otherwise come out in whatever order the engine's
+    threads finish, so two runs over the same events could differ in bytes (and sha256). The projected
+    columns are the group keys when aggregating (one row per key) and every output column when not,
+    where two rows equal in all of them are the same bytes; so ties are gone, also in which rows a
+    ``limit`` keeps. An aggregate without keys is one row and needs no order.
+    """
+    keys: list[tuple[exp.Expr, bool]] = [
+        (_attribute(o.attribute), o.sort.value == "desc")
+        for o in template.orderby
+        if not (isinstance(o.attribute, Column) and o.attribute.physical is None)
+    ]
+    for column in template.projection:
+        if column.physical is None:
+            continue  # ReportId: the same literal on every row
+        node = _column(column.physical)
+        if all(node != seen for seen, _ in keys):
+            keys.append((node, False))
+    return [exp.Ordered(this=node, desc=desc, nulls_first=False) for node, desc in keys]
 
 
 def _identifier(name: str) -> exp.Identifier:
@@ -158,13 +177,6 @@ def _uuid_text(raw: exp.Expr) -> exp.Expr:
     return result
 
 
-def _output_aggregate(agg: AggregateExpr) -> exp.Expr:
-    node = _aggregate(agg)
-    if agg.column.type is ColumnType.UUID and agg.func in (Aggregate.MIN, Aggregate.MAX):
-        return _uuid_text(node)
-    return node
-
-
 _AGGREGATES: dict[Aggregate, Callable[[exp.Expr], exp.Expr]] = {
     Aggregate.SUM: lambda e: exp.Sum(this=e),
     Aggregate.AVG: lambda e: exp.Avg(this=e),
@@ -180,6 +192,21 @@ def _aggregate(agg: AggregateExpr) -> exp.Expr:
     if physical is None:
         raise ValueError("ReportId cannot be aggregated")
     return _AGGREGATES[agg.func](_column(physical))
+
+
+def _output_aggregate(agg: AggregateExpr) -> exp.Expr:
+    """An output aggregate: SUM of an integer column cast back to BIGINT, MIN/MAX of a UUID as text.
+
+    DuckDB sums BIGINT into HUGEINT (written to Parquet as a double) and PostgreSQL into NUMERIC, so
+    without the cast ``SUM(EventCount)`` would be an integer in CSV but a float in Parquet. A sum past
+    the BIGINT range (9.2e18 events) fails the run instead of being rounded.
+    """
+    node = _aggregate(agg)
+    if agg.func is Aggregate.SUM and agg.column.type is ColumnType.INTEGER:
+        return exp.Cast(this=node, to=_data_type("BIGINT"))
+    if agg.column.type is ColumnType.UUID and agg.func in (Aggregate.MIN, Aggregate.MAX):
+        return _uuid_text(node)
+    return node
 
 
 def _attribute(attribute: Attribute) -> exp.Expr:

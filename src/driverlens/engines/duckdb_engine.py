@@ -2,7 +2,8 @@
 
 Exports run with ``preserve_insertion_order`` off for their session: DuckDB then streams rows to the
 file instead of buffering them to keep scan order (measured: 1M-row store, 600k-row CSV export, peak RSS
-785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured.
+785 -> 130 MiB and 2-3x faster). ORDER BY is still honoured, and the compiler orders every report
+totally (tie-breaks on the projected columns), so the same events always give the same bytes.
 
 Every call takes the newest snapshot of the event table and reads exactly that version on a cursor of the
 process's warm DuckDB instance (``events.duck``); no lock is taken, and commits that land meanwhile are

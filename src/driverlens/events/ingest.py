@@ -172,6 +172,7 @@ def _staged_select(raw: str) -> str:
             checks.append(f"{rv} IS NULL")
         if COLUMN_TYPES[c] is ColumnType.INTEGER:
             checks.append(f"{tv} < 0")
+        checks.append(f"{_has_nul(rv)}")
     cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
     return (
         f"SELECT __line, {cols}, coalesce({' OR '.join(checks)}, false) AS __bad "
@@ -217,7 +218,23 @@ def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str) -> None:
             parts.append(f"unknown column(s) {', '.join(unknown)}")
         raise IngestError(f"{path}: {'; '.join(parts)}", target=str(path))
     cols = ", ".join(f"CAST({quoted(c)} AS VARCHAR) AS {quoted(c)}" for c in COLUMN_NAMES)
-    con.execute(f"CREATE TABLE {raw} AS SELECT {line} AS __line, NULL::VARCHAR AS __shape, {cols} FROM {rel}")
+    shape = "NULL::VARCHAR"
+    if fmt == "csv":
+        # A parsed value that still starts with a double quote had an opening quote and no closing one:
+        # the parser ran past the field (or the line). Refuse the row rather than load a mangled event.
+        firsts = " ".join(
+            f"WHEN starts_with({quoted(c)}, '\"') THEN {_literal(UNTERMINATED + c)}" for c in COLUMN_NAMES
+        )
+        shape = f"CASE {firsts} END"
+    con.execute(f"CREATE TABLE {raw} AS SELECT {line} AS __line, {shape} AS __shape, {cols} FROM {rel}")
+
+
+UNTERMINATED = "unterminated quoted value (a field opens with a double quote that never closes) in column "
+
+
+def _has_nul(expr: str) -> str:
+    """True when a text value holds a NUL character (templates refuse NUL; stored data must not hold it)."""
+    return f"coalesce(contains({expr}, chr(0)), false)"
 
 
 def _value(column: str) -> str:
@@ -249,7 +266,8 @@ _REASONS = {
 
 def _errors_expr() -> str:
     items = ["CASE WHEN __shape IS NOT NULL THEN {'column': '', 'reason': "
-             "CASE WHEN __shape = 'not a JSON object' THEN __shape ELSE 'unknown field(s) ' || __shape END, "
+             "CASE WHEN __shape = 'not a JSON object' OR starts_with(__shape, 'unterminated') THEN __shape "
+             "ELSE 'unknown field(s) ' || __shape END, "
              "'value': NULL::VARCHAR} END"]  # fmt: skip
     for c in COLUMN_NAMES:
         v, typed = _value(c), _typed(c)
@@ -262,6 +280,7 @@ def _errors_expr() -> str:
             checks.insert(0, f"WHEN {v} IS NULL THEN 'required'")
         if COLUMN_TYPES[c] is ColumnType.INTEGER:
             checks.append(f"WHEN {typed} < 0 THEN 'must be >= 0'")
+        checks.insert(0, f"WHEN {_has_nul(v)} THEN 'contains a NUL character'")
         reason_expr = f"CASE {' '.join(checks)} END"
         items.append(
             f"CASE WHEN ({reason_expr}) IS NOT NULL THEN {{'column': {_literal(c)}, "

@@ -24,7 +24,7 @@ from driverlens.events.schema import COLUMN_NAMES, create_table_sql, quoted, sto
 from driverlens.events.store import EventStore
 from driverlens.events.write import commit_batch
 
-CHUNK_ROWS = 1_000_000
+CHUNK_ROWS = 250_000
 # A shared telemetry store holds the failures of every vendor's drivers on every maker's machines; one
 # partner owns a small share. Shares of events owned by the demo IHVs; vendors that are not partners
 # (``demo.OTHER_IHVS``) own the rest with a Zipf skew.
@@ -113,30 +113,75 @@ class _Generator:
         self._make_devices(max(1, round(rows * _POOL_FACTOR)))
 
     def _make_devices(self, m: int) -> None:
-        rng = self.rng
+        """The device pool as pure functions of a device's index: memory does not grow with the pool.
+
+        Each attribute is drawn from its distribution by hashing (seed, attribute, index), so a device
+        keeps its id, maker, model, CPU, OS, ... across every event and every chunk, and 100M events need
+        no more memory than 1M (a stored pool cost ~90 bytes per device, 3 GB at 100M events).
+        """
+        self.pool = m
+        self.salt = int(self.rng.integers(0, 1 << 62))
         oem_p = np.concatenate(
             ([DEMO_OEM_SHARE], voc.zipf(len(OTHER_OEMS), OTHER_OEM_ZIPF) * (1 - DEMO_OEM_SHARE))
         )
         self.models = [(i, model) for i, o in enumerate(self.oems) for model in voc.oem_models(o)]
-        per_oem = len(voc.MODEL_SERIES)
+        self.per_oem = len(voc.MODEL_SERIES)
         self.archs, arch_p = voc.weights(voc.ARCHITECTURES)
         self.cpus = [(a, c) for a in self.archs for c in voc.CPUS[a]]
-        arch = rng.choice(len(self.archs), size=m, p=arch_p)
-        cpu_offset = np.cumsum([0] + [len(voc.CPUS[a]) for a in self.archs])[:-1]
-        cpu_count = np.array([len(voc.CPUS[a]) for a in self.archs])
-        oem = rng.choice(len(self.oems), size=m, p=oem_p)
-        self.dev = {
-            "id": _random_uuids(rng, m),
-            "model": oem * per_oem + rng.choice(per_oem, size=m, p=voc.zipf(per_oem, 0.8)),
+        self.cpu_offset = np.cumsum([0] + [len(voc.CPUS[a]) for a in self.archs])[:-1]
+        self.cpu_count = np.array([len(voc.CPUS[a]) for a in self.archs])
+        self.cdf = {
+            "oem": np.cumsum(oem_p),
+            "series": np.cumsum(voc.zipf(self.per_oem, 0.8)),
+            "arch": np.cumsum(arch_p),
+            "os": np.cumsum(voc.weights(_os_pairs())[1]),
+            "market": np.cumsum(voc.weights(voc.MARKETS)[1]),
+            "type": np.cumsum(voc.weights(voc.DEVICE_TYPES)[1]),
+            "ring": np.cumsum(voc.weights(voc.FLIGHT_RINGS)[1]),
+            "sku": np.cumsum(voc.weights(voc.SKUS)[1]),
+        }
+
+    def _hash(self, index: npt.NDArray[np.int64], attribute: int) -> npt.NDArray[np.uint64]:
+        """splitmix64 of (salt, attribute, index): uniform 64-bit values, the same for the same device."""
+        with np.errstate(over="ignore"):
+            z = index.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(
+                (self.salt * 1_000_003 + attribute * 0xBF58476D) & 0xFFFFFFFFFFFFFFFF
+            )
+            z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+            z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+            return z ^ (z >> np.uint64(31))
+
+    def _draw(self, index: npt.NDArray[np.int64], attribute: int, name: str) -> npt.NDArray[np.int64]:
+        uniform = (self._hash(index, attribute) >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+        cdf = self.cdf[name]
+        return np.minimum(np.searchsorted(cdf, uniform * cdf[-1], side="right"), len(cdf) - 1).astype(
+            np.int64
+        )
+
+    def _devices(self, index: npt.NDArray[np.int64]) -> dict[str, npt.NDArray[np.int64]]:
+        oem = self._draw(index, 1, "oem")
+        arch = self._draw(index, 3, "arch")
+        cpu_pick = (self._hash(index, 4) % np.uint64(1 << 30)).astype(np.int64)
+        return {
+            "model": oem * self.per_oem + self._draw(index, 2, "series"),
             "oem": oem,
             "arch": arch,
-            "cpu": cpu_offset[arch] + rng.integers(0, 1 << 30, size=m) % cpu_count[arch],
-            "os": rng.choice(len(voc.OS_BUILDS), size=m, p=voc.weights(_os_pairs())[1]),
-            "market": rng.choice(len(voc.MARKETS), size=m, p=voc.weights(voc.MARKETS)[1]),
-            "type": rng.choice(len(voc.DEVICE_TYPES), size=m, p=voc.weights(voc.DEVICE_TYPES)[1]),
-            "ring": rng.choice(len(voc.FLIGHT_RINGS), size=m, p=voc.weights(voc.FLIGHT_RINGS)[1]),
-            "sku": rng.choice(len(voc.SKUS), size=m, p=voc.weights(voc.SKUS)[1]),
+            "cpu": self.cpu_offset[arch] + cpu_pick % self.cpu_count[arch],
+            "os": self._draw(index, 5, "os"),
+            "market": self._draw(index, 6, "market"),
+            "type": self._draw(index, 7, "type"),
+            "ring": self._draw(index, 8, "ring"),
+            "sku": self._draw(index, 9, "sku"),
         }
+
+    def _device_ids(self, index: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
+        raw = np.empty((len(index), 2), dtype=np.uint64)
+        raw[:, 0] = self._hash(index, 10)
+        raw[:, 1] = self._hash(index, 11)
+        out = raw.view(np.uint8).reshape(-1, 16).copy()
+        out[:, 6] = (out[:, 6] & 0x0F) | 0x40  # version 4
+        out[:, 8] = (out[:, 8] & 0x3F) | 0x80  # RFC 4122 variant
+        return out
 
     def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
         shares = np.array([v.share for v in self.ihvs])
@@ -167,8 +212,8 @@ class _Generator:
         hashes = np.frombuffer(b"".join(h.bytes for t in tables for h in t.hashes), np.uint8).reshape(-1, 16)
         kernel_mode = np.concatenate([t.kernel_mode for t in tables])
         kernel_event = np.concatenate([t.kernel_event for t in tables])
-        dev = rng.integers(0, len(self.dev["id"]), size=n)
-        d = {k: v[dev] for k, v in self.dev.items() if k != "id"}
+        dev = rng.integers(0, self.pool, size=n)
+        d = self._devices(dev)
         seconds = rng.integers(0, 86_400, size=n).astype("timedelta64[s]")
         failed_at = day.astype("datetime64[s]") + seconds
         collected = failed_at + rng.integers(60, 6 * 3600, size=n).astype("timedelta64[s]")
@@ -208,7 +253,7 @@ class _Generator:
             "ReleaseName": _dictionary(d["os"], [b[2] for b in voc.OS_BUILDS]),
             "CabType": _dictionary(rng.choice(len(cab_types), size=n, p=cab_p), list(cab_types)),
             "CabIdHash": _uuids(_random_uuids(rng, n)),
-            "DeviceId": _uuids(self.dev["id"][dev]),
+            "DeviceId": _uuids(self._device_ids(dev)),
             "HardwareId": _dictionary(driver * hw_per_driver + dev % hw_per_driver, list(hardware)),
             "CabCollectionTime": pa.array(collected.astype("datetime64[us]"), pa.timestamp("us")),
             "CabExpirationTime": pa.array(

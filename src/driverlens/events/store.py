@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import shutil
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -51,6 +52,18 @@ def event_store(settings: Settings) -> EventStore:
         spill_dir=data_dir.resolve() / "tmp" / "duckdb",
     )
     return EventStore(data_dir, engine=options)
+
+
+# A staging file this old belongs to an ingest that was killed (none runs for a day).
+STALE_STAGING_S = 24 * 3600
+
+
+def _remove_stale(folder: Path) -> None:
+    cutoff = time.time() - STALE_STAGING_S
+    for entry in folder.iterdir():
+        with suppress(FileNotFoundError):
+            if entry.stat().st_mtime < cutoff:
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
 class EventStore:
@@ -96,6 +109,7 @@ class EventStore:
         """A DuckDB database on disk for staging one write (deleted afterwards); memory stays bounded."""
         folder = self.data_dir / "tmp" / "staging"
         folder.mkdir(parents=True, exist_ok=True)
+        _remove_stale(folder)
         path = folder / f"{secrets.token_hex(8)}.duckdb"
         spill = folder / f"{path.stem}.spill"
         con = duckdb.connect(str(path))
@@ -137,4 +151,3 @@ class EventStore:
     def compact(self) -> int:
         """Rewrite days held in many small files into sorted files; returns how many partitions."""
         return self.lake.compact()
-

@@ -73,7 +73,10 @@ def commit_batch(
         return BatchResult(0, total, None, already_committed=True)
     snapshot = lake.snapshot()
     step("deduplicating")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS {_not_in(source, snapshot.paths(COPIES[0]))}")
+    stored = snapshot.paths(COPIES[0])
+    # Into an empty table every row is new: a view saves copying the batch once more.
+    kind = "TABLE" if stored else "VIEW"
+    con.execute(f"CREATE OR REPLACE TEMP {kind} {_NEW} AS {_not_in(source, stored)}")
     conflicts = 0
     files: list[WrittenFile] = []
     try:
@@ -98,7 +101,10 @@ def commit_batch(
                 added = sorted(set(newer.paths(COPIES[0])) - set(snapshot.paths(COPIES[0])))
                 snapshot = newer
                 if added and _scalar(con, f"SELECT count(*) FROM ({_in(_NEW, added)})"):
-                    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW} AS {_not_in(_NEW, added)}")
+                    con.execute(f"CREATE OR REPLACE TEMP TABLE {_NEW}_kept AS {_not_in(_NEW, added)}")
+                    con.execute(f"DROP {kind} {_NEW}")
+                    con.execute(f"ALTER TABLE {_NEW}_kept RENAME TO {_NEW}")
+                    kind = "TABLE"
                     _remove(files)
                     files = []
                 time.sleep(random.uniform(0, min(1.0, 0.02 * attempt)))

@@ -200,6 +200,9 @@ class Run(Base):
     row_count: Mapped[int | None] = mapped_column(BigInteger)
     bytes: Mapped[int | None] = mapped_column(BigInteger)
     sha256: Mapped[str | None] = mapped_column(String(64))
+    # Freshness: the event table version the run read, and the newest event time in that version.
+    store_version: Mapped[int | None] = mapped_column(BigInteger)
+    data_newest_event_at: Mapped[datetime | None]
     location: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     format: Mapped[str] = mapped_column(String(16), default="csv", server_default="csv")
     error: Mapped[str | None] = mapped_column(Text)

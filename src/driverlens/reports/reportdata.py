@@ -45,12 +45,16 @@ class ReportDataItem:
     due: datetime
     status: RunState
     location: str
+    sha256: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        # ReportSha256 is beyond the hosted API (clients ignore unknown keys): what a download must hash
+        # to, so a client can verify a file without a second request; null until the run completes.
         return {
             "ReportDatetime": iso_utc(self.due),
             "ReportStatus": self.status.value,
             "ReportLocation": self.location,
+            "ReportSha256": self.sha256,
         }
 
 
@@ -113,5 +117,5 @@ def report_data(
             stamp = due.strftime("%Y%m%dT%H%M%SZ")
             filename = f"report-{report_id}-{stamp}{'-manual' if manual else ''}.{fmt}"
             location = link_for(blob_key, filename, sha256 or None)
-        items.append(ReportDataItem(due, state, location))
+        items.append(ReportDataItem(due, state, location, (sha256 or None) if location else None))
     return items

@@ -63,6 +63,8 @@ class RunHistory:
             "bytes": run.bytes,
             "sha256": run.sha256,
             "format": run.format,
+            "storeVersion": run.store_version,
+            "dataNewestEventDatetime": _iso(run.data_newest_event_at),
             "error": run.error,
             "startedDatetime": _iso(run.started_at),
             "finishedDatetime": _iso(run.finished_at),

@@ -197,7 +197,15 @@ class RunExecutor:
             detail = exc.message if isinstance(exc, DriverLensError) else f"{type(exc).__name__}: {exc}"
             self._transient(run, worker_id, attempt, context, detail)
             return
-        outcome = Outcome(output.rows, output.bytes, output.sha256, key, fmt.value)
+        outcome = Outcome(
+            output.rows,
+            output.bytes,
+            output.sha256,
+            key,
+            fmt.value,
+            store_version=output.store_version,
+            newest_event=output.newest_event,
+        )
         try:
             done = leases.complete(
                 self.db,

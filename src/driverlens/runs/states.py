@@ -50,6 +50,8 @@ class Outcome:
     sha256: str
     location: str
     format: str
+    store_version: int | None = None
+    newest_event: datetime | None = None
 
 
 def check_transition(source: RunState, target: RunState) -> None:
@@ -104,6 +106,8 @@ def transition_values(
             sha256=outcome.sha256,
             location=outcome.location,
             format=outcome.format,
+            store_version=outcome.store_version,
+            data_newest_event_at=outcome.newest_event,
         )
     elif target is RunState.FAILED:
         values.update(finished_at=now, error=error or "the run failed")

@@ -1,7 +1,7 @@
 -- duckdb
 SELECT
   "DriverName" AS "DriverName",
-  SUM("EventCount") AS "SUM(EventCount)",
+  CAST(SUM("EventCount") AS BIGINT) AS "SUM(EventCount)",
   AVG("EventCount") AS "AVG(EventCount)",
   COUNT("FailureHash") AS "COUNT(FailureHash)",
   COUNT(DISTINCT "DeviceId") AS "DCOUNT(DeviceId)",
@@ -14,10 +14,12 @@ WHERE
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
 GROUP BY
   "DriverName"
+ORDER BY
+  "DriverName" ASC
 -- spark
 SELECT
   `DriverName` AS `DriverName`,
-  SUM(`EventCount`) AS `SUM(EventCount)`,
+  CAST(SUM(`EventCount`) AS BIGINT) AS `SUM(EventCount)`,
   AVG(`EventCount`) AS `AVG(EventCount)`,
   COUNT(`FailureHash`) AS `COUNT(FailureHash)`,
   COUNT(DISTINCT `DeviceId`) AS `DCOUNT(DeviceId)`,
@@ -30,10 +32,12 @@ WHERE
   AND `FailureDate` < CAST('2024-05-08' AS DATE)
 GROUP BY
   `DriverName`
+ORDER BY
+  `DriverName` ASC NULLS LAST
 -- postgres
 SELECT
   "DriverName" AS "DriverName",
-  SUM("EventCount") AS "SUM(EventCount)",
+  CAST(SUM("EventCount") AS BIGINT) AS "SUM(EventCount)",
   AVG("EventCount") AS "AVG(EventCount)",
   COUNT("FailureHash") AS "COUNT(FailureHash)",
   COUNT(DISTINCT "DeviceId") AS "DCOUNT(DeviceId)",
@@ -46,3 +50,5 @@ WHERE
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
 GROUP BY
   "DriverName"
+ORDER BY
+  "DriverName" ASC

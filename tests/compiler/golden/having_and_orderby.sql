@@ -2,7 +2,7 @@
 SELECT
   "DriverName" AS "DriverName",
   "DriverVersion" AS "DriverVersion",
-  SUM("EventCount") AS "SUM(EventCount)",
+  CAST(SUM("EventCount") AS BIGINT) AS "SUM(EventCount)",
   AVG("EventCount") AS "AVG(EventCount)"
 FROM "failure_events"
 WHERE
@@ -21,12 +21,13 @@ HAVING
   )
 ORDER BY
   SUM("EventCount") DESC,
-  "DriverName" ASC
+  "DriverName" ASC,
+  "DriverVersion" ASC
 -- spark
 SELECT
   `DriverName` AS `DriverName`,
   `DriverVersion` AS `DriverVersion`,
-  SUM(`EventCount`) AS `SUM(EventCount)`,
+  CAST(SUM(`EventCount`) AS BIGINT) AS `SUM(EventCount)`,
   AVG(`EventCount`) AS `AVG(EventCount)`
 FROM `failure_events`
 WHERE
@@ -45,12 +46,13 @@ HAVING
   )
 ORDER BY
   SUM(`EventCount`) DESC,
-  `DriverName` ASC NULLS LAST
+  `DriverName` ASC NULLS LAST,
+  `DriverVersion` ASC NULLS LAST
 -- postgres
 SELECT
   "DriverName" AS "DriverName",
   "DriverVersion" AS "DriverVersion",
-  SUM("EventCount") AS "SUM(EventCount)",
+  CAST(SUM("EventCount") AS BIGINT) AS "SUM(EventCount)",
   AVG("EventCount") AS "AVG(EventCount)"
 FROM "failure_events"
 WHERE
@@ -69,4 +71,5 @@ HAVING
   )
 ORDER BY
   SUM("EventCount") DESC NULLS LAST,
-  "DriverName" ASC
+  "DriverName" ASC,
+  "DriverVersion" ASC

@@ -14,6 +14,8 @@ WHERE
     )
     AND "EventCount" IN (1, 2)
   )
+ORDER BY
+  "DeviceId" ASC
 -- spark
 SELECT
   SUBSTRING(LOWER(HEX(`DeviceId`)), 1, 8) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 9, 4) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 13, 4) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 17, 4) || '-' || SUBSTRING(LOWER(HEX(`DeviceId`)), 21, 12) AS `DeviceId`
@@ -30,6 +32,8 @@ WHERE
     )
     AND `EventCount` IN (1, 2)
   )
+ORDER BY
+  `DeviceId` ASC NULLS LAST
 -- postgres
 SELECT
   SUBSTRING(LOWER(HEX("DeviceId")) FROM 1 FOR 8) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 9 FOR 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 13 FOR 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 17 FOR 4) || '-' || SUBSTRING(LOWER(HEX("DeviceId")) FROM 21 FOR 12) AS "DeviceId"
@@ -46,3 +50,5 @@ WHERE
     )
     AND "EventCount" IN (1, 2)
   )
+ORDER BY
+  "DeviceId" ASC

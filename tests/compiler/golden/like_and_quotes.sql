@@ -9,6 +9,8 @@ WHERE
   AND (
     "FailureName" LIKE '0x9F_%' AND "Symbol" = 'it''s \ "odd"'
   )
+ORDER BY
+  "FailureName" ASC
 -- spark
 SELECT
   `FailureName` AS `FailureName`
@@ -20,6 +22,8 @@ WHERE
   AND (
     `FailureName` LIKE '0x9F_%' AND `Symbol` = 'it\'s \\ "odd"'
   )
+ORDER BY
+  `FailureName` ASC NULLS LAST
 -- postgres
 SELECT
   "FailureName" AS "FailureName"
@@ -31,3 +35,5 @@ WHERE
   AND (
     "FailureName" LIKE '0x9F_%' AND "Symbol" = 'it''s \ "odd"'
   )
+ORDER BY
+  "FailureName" ASC

@@ -20,6 +20,8 @@ WHERE
       "Market" <> 'US' OR "FailureDateTime" > CAST('2024-05-02 04:30:00' AS TIMESTAMP)
     )
   )
+ORDER BY
+  "FailureName" ASC
 -- spark
 SELECT
   `FailureName` AS `FailureName`
@@ -42,6 +44,8 @@ WHERE
       `Market` <> 'US' OR `FailureDateTime` > CAST('2024-05-02 04:30:00' AS TIMESTAMP)
     )
   )
+ORDER BY
+  `FailureName` ASC NULLS LAST
 -- postgres
 SELECT
   "FailureName" AS "FailureName"
@@ -64,3 +68,5 @@ WHERE
       "Market" <> 'US' OR "FailureDateTime" > CAST('2024-05-02 04:30:00' AS TIMESTAMP)
     )
   )
+ORDER BY
+  "FailureName" ASC

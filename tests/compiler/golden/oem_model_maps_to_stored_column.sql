@@ -9,7 +9,8 @@ WHERE
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
   AND "OEMModel" = 'Surface Laptop 7'
 ORDER BY
-  "OEMModel" ASC
+  "OEMModel" ASC,
+  "Baseboard" ASC
 -- spark
 SELECT
   `OEMModel` AS `Model`,
@@ -21,7 +22,8 @@ WHERE
   AND `FailureDate` < CAST('2024-05-08' AS DATE)
   AND `OEMModel` = 'Surface Laptop 7'
 ORDER BY
-  `OEMModel` ASC NULLS LAST
+  `OEMModel` ASC NULLS LAST,
+  `Baseboard` ASC NULLS LAST
 -- postgres
 SELECT
   "OEMModel" AS "Model",
@@ -33,4 +35,5 @@ WHERE
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
   AND "OEMModel" = 'Surface Laptop 7'
 ORDER BY
-  "OEMModel" ASC
+  "OEMModel" ASC,
+  "Baseboard" ASC

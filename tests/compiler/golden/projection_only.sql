@@ -8,6 +8,9 @@ WHERE
   "IhvPartner" = 'Contoso'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureDate" ASC,
+  "DriverName" ASC
 -- spark
 SELECT
   CAST(42 AS BIGINT) AS `ReportId`,
@@ -18,6 +21,9 @@ WHERE
   `IhvPartner` = 'Contoso'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
   AND `FailureDate` < CAST('2024-05-08' AS DATE)
+ORDER BY
+  `FailureDate` ASC NULLS LAST,
+  `DriverName` ASC NULLS LAST
 -- postgres
 SELECT
   CAST(42 AS BIGINT) AS "ReportId",
@@ -28,3 +34,6 @@ WHERE
   "IhvPartner" = 'Contoso'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureDate" ASC,
+  "DriverName" ASC

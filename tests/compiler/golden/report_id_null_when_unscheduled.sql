@@ -7,6 +7,8 @@ WHERE
   "IhvPartner" = 'Contoso'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureName" ASC
 -- spark
 SELECT
   CAST(NULL AS BIGINT) AS `ReportId`,
@@ -16,6 +18,8 @@ WHERE
   `IhvPartner` = 'Contoso'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
   AND `FailureDate` < CAST('2024-05-08' AS DATE)
+ORDER BY
+  `FailureName` ASC NULLS LAST
 -- postgres
 SELECT
   CAST(NULL AS BIGINT) AS "ReportId",
@@ -25,3 +29,5 @@ WHERE
   "IhvPartner" = 'Contoso'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureName" ASC

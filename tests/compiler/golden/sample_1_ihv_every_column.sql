@@ -35,6 +35,36 @@ WHERE
   "IhvPartner" = 'Contoso'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureDate" ASC,
+  "FailureDateTime" ASC,
+  "ApplicationId" ASC,
+  "SubmissionId" ASC,
+  "FailureName" ASC,
+  "FailureHash" ASC,
+  "Symbol" ASC,
+  "OSVersion" ASC,
+  "OSName" ASC,
+  "EventType" ASC,
+  "Market" ASC,
+  "DeviceType" ASC,
+  "DriverName" ASC,
+  "DriverVersion" ASC,
+  "Architecture" ASC,
+  "OEMName" ASC,
+  "OEMModel" ASC,
+  "FlightRing" ASC,
+  "Mode" ASC,
+  "CPUName" ASC,
+  "OSSKUType" ASC,
+  "ReleaseName" ASC,
+  "CabType" ASC,
+  "CabIdHash" ASC,
+  "DeviceId" ASC,
+  "HardwareId" ASC,
+  "CabCollectionTime" ASC,
+  "CabExpirationTime" ASC,
+  "EventCount" ASC
 -- spark
 SELECT
   CAST(101 AS BIGINT) AS `ReportId`,
@@ -72,6 +102,36 @@ WHERE
   `IhvPartner` = 'Contoso'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
   AND `FailureDate` < CAST('2024-05-08' AS DATE)
+ORDER BY
+  `FailureDate` ASC NULLS LAST,
+  `FailureDateTime` ASC NULLS LAST,
+  `ApplicationId` ASC NULLS LAST,
+  `SubmissionId` ASC NULLS LAST,
+  `FailureName` ASC NULLS LAST,
+  `FailureHash` ASC NULLS LAST,
+  `Symbol` ASC NULLS LAST,
+  `OSVersion` ASC NULLS LAST,
+  `OSName` ASC NULLS LAST,
+  `EventType` ASC NULLS LAST,
+  `Market` ASC NULLS LAST,
+  `DeviceType` ASC NULLS LAST,
+  `DriverName` ASC NULLS LAST,
+  `DriverVersion` ASC NULLS LAST,
+  `Architecture` ASC NULLS LAST,
+  `OEMName` ASC NULLS LAST,
+  `OEMModel` ASC NULLS LAST,
+  `FlightRing` ASC NULLS LAST,
+  `Mode` ASC NULLS LAST,
+  `CPUName` ASC NULLS LAST,
+  `OSSKUType` ASC NULLS LAST,
+  `ReleaseName` ASC NULLS LAST,
+  `CabType` ASC NULLS LAST,
+  `CabIdHash` ASC NULLS LAST,
+  `DeviceId` ASC NULLS LAST,
+  `HardwareId` ASC NULLS LAST,
+  `CabCollectionTime` ASC NULLS LAST,
+  `CabExpirationTime` ASC NULLS LAST,
+  `EventCount` ASC NULLS LAST
 -- postgres
 SELECT
   CAST(101 AS BIGINT) AS "ReportId",
@@ -109,3 +169,33 @@ WHERE
   "IhvPartner" = 'Contoso'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureDate" ASC,
+  "FailureDateTime" ASC,
+  "ApplicationId" ASC,
+  "SubmissionId" ASC,
+  "FailureName" ASC,
+  "FailureHash" ASC,
+  "Symbol" ASC,
+  "OSVersion" ASC,
+  "OSName" ASC,
+  "EventType" ASC,
+  "Market" ASC,
+  "DeviceType" ASC,
+  "DriverName" ASC,
+  "DriverVersion" ASC,
+  "Architecture" ASC,
+  "OEMName" ASC,
+  "OEMModel" ASC,
+  "FlightRing" ASC,
+  "Mode" ASC,
+  "CPUName" ASC,
+  "OSSKUType" ASC,
+  "ReleaseName" ASC,
+  "CabType" ASC,
+  "CabIdHash" ASC,
+  "DeviceId" ASC,
+  "HardwareId" ASC,
+  "CabCollectionTime" ASC,
+  "CabExpirationTime" ASC,
+  "EventCount" ASC

@@ -33,6 +33,34 @@ WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureDate" ASC,
+  "FailureDateTime" ASC,
+  "FailureName" ASC,
+  "FailureHash" ASC,
+  "Symbol" ASC,
+  "OSVersion" ASC,
+  "EventType" ASC,
+  "Market" ASC,
+  "DeviceType" ASC,
+  "DriverName" ASC,
+  "DriverVersion" ASC,
+  "Architecture" ASC,
+  "OEMModel" ASC,
+  "Baseboard" ASC,
+  "ModelFamily" ASC,
+  "FlightRing" ASC,
+  "Mode" ASC,
+  "CPUName" ASC,
+  "OSSKUType" ASC,
+  "ReleaseName" ASC,
+  "CabType" ASC,
+  "CabIdHash" ASC,
+  "DeviceId" ASC,
+  "HardwareId" ASC,
+  "CabCollectionTime" ASC,
+  "CabExpirationTime" ASC,
+  "EventCount" ASC
 -- spark
 SELECT
   CAST(102 AS BIGINT) AS `ReportId`,
@@ -68,6 +96,34 @@ WHERE
   `OemPartner` = 'Fabrikam'
   AND `FailureDate` >= CAST('2024-05-01' AS DATE)
   AND `FailureDate` < CAST('2024-05-08' AS DATE)
+ORDER BY
+  `FailureDate` ASC NULLS LAST,
+  `FailureDateTime` ASC NULLS LAST,
+  `FailureName` ASC NULLS LAST,
+  `FailureHash` ASC NULLS LAST,
+  `Symbol` ASC NULLS LAST,
+  `OSVersion` ASC NULLS LAST,
+  `EventType` ASC NULLS LAST,
+  `Market` ASC NULLS LAST,
+  `DeviceType` ASC NULLS LAST,
+  `DriverName` ASC NULLS LAST,
+  `DriverVersion` ASC NULLS LAST,
+  `Architecture` ASC NULLS LAST,
+  `OEMModel` ASC NULLS LAST,
+  `Baseboard` ASC NULLS LAST,
+  `ModelFamily` ASC NULLS LAST,
+  `FlightRing` ASC NULLS LAST,
+  `Mode` ASC NULLS LAST,
+  `CPUName` ASC NULLS LAST,
+  `OSSKUType` ASC NULLS LAST,
+  `ReleaseName` ASC NULLS LAST,
+  `CabType` ASC NULLS LAST,
+  `CabIdHash` ASC NULLS LAST,
+  `DeviceId` ASC NULLS LAST,
+  `HardwareId` ASC NULLS LAST,
+  `CabCollectionTime` ASC NULLS LAST,
+  `CabExpirationTime` ASC NULLS LAST,
+  `EventCount` ASC NULLS LAST
 -- postgres
 SELECT
   CAST(102 AS BIGINT) AS "ReportId",
@@ -103,3 +159,31 @@ WHERE
   "OemPartner" = 'Fabrikam'
   AND "FailureDate" >= CAST('2024-05-01' AS DATE)
   AND "FailureDate" < CAST('2024-05-08' AS DATE)
+ORDER BY
+  "FailureDate" ASC,
+  "FailureDateTime" ASC,
+  "FailureName" ASC,
+  "FailureHash" ASC,
+  "Symbol" ASC,
+  "OSVersion" ASC,
+  "EventType" ASC,
+  "Market" ASC,
+  "DeviceType" ASC,
+  "DriverName" ASC,
+  "DriverVersion" ASC,
+  "Architecture" ASC,
+  "OEMModel" ASC,
+  "Baseboard" ASC,
+  "ModelFamily" ASC,
+  "FlightRing" ASC,
+  "Mode" ASC,
+  "CPUName" ASC,
+  "OSSKUType" ASC,
+  "ReleaseName" ASC,
+  "CabType" ASC,
+  "CabIdHash" ASC,
+  "DeviceId" ASC,
+  "HardwareId" ASC,
+  "CabCollectionTime" ASC,
+  "CabExpirationTime" ASC,
+  "EventCount" ASC

@@ -10,7 +10,8 @@ WHERE
 GROUP BY
   "DriverName"
 ORDER BY
-  COUNT(DISTINCT "DeviceId") DESC
+  COUNT(DISTINCT "DeviceId") DESC,
+  "DriverName" ASC
 LIMIT 10
 -- spark
 SELECT
@@ -24,7 +25,8 @@ WHERE
 GROUP BY
   `DriverName`
 ORDER BY
-  COUNT(DISTINCT `DeviceId`) DESC
+  COUNT(DISTINCT `DeviceId`) DESC,
+  `DriverName` ASC NULLS LAST
 LIMIT 10
 -- postgres
 SELECT
@@ -38,5 +40,6 @@ WHERE
 GROUP BY
   "DriverName"
 ORDER BY
-  COUNT(DISTINCT "DeviceId") DESC NULLS LAST
+  COUNT(DISTINCT "DeviceId") DESC NULLS LAST,
+  "DriverName" ASC
 LIMIT 10

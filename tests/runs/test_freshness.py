@@ -1,0 +1,54 @@
+"""A run records how fresh its data was: the event table version it read and the newest event in it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from driverlens.auth.principal import Principal
+from driverlens.blobs.store import LocalBlobStore
+from driverlens.clock import FrozenClock
+from driverlens.engines import DuckDBEngine
+from driverlens.events import EventStore, seed_events
+from driverlens.metadata import Run, RunState
+from driverlens.metadata.database import Database
+from driverlens.reports.runs import run_history
+from driverlens.runs.worker import Worker, WorkerOptions
+from driverlens.settings import Settings
+from tests.runs.conftest import T0, Scheduled
+from tests.runs.fakes import RecordingSink
+
+
+def test_a_completed_run_records_the_table_version_and_newest_event_it_read(
+    sqlite_db: Database, make_report: object, settings: Settings, tmp_path: Path
+) -> None:
+    clock = FrozenClock(T0 + timedelta(minutes=1))
+    store = EventStore(settings.data_dir)
+    seed_events(store, rows=2000, days=10, seed=3, now=clock.now())
+    snapshot = store.snapshot()
+    sched: Scheduled = make_report(sqlite_db, partner_name="Contoso Graphics", recurrence=1)  # type: ignore[operator]
+    blobs = LocalBlobStore(tmp_path / "blobs", clock=clock)
+    options = WorkerOptions(lease_s=30, poll_s=0.02, grace_s=5, compact=False)
+    worker = Worker(
+        sqlite_db,
+        DuckDBEngine(store),
+        blobs,
+        settings,
+        clock,
+        "w1",
+        options=options,
+        callbacks=RecordingSink(),
+    )
+    worker.housekeeping()
+    assert worker.run_one()
+    with sqlite_db.session() as session:
+        (run,) = session.scalars(select(Run)).all()
+    assert run.state is RunState.COMPLETED, run.error
+    assert run.store_version == snapshot.version
+    assert snapshot.newest_event is not None and run.data_newest_event_at == snapshot.newest_event
+    caller = Principal(sched.partner.id, sched.partner.name, sched.partner.kind, "t", "c")
+    (shown,) = [h.to_json() for h in run_history(sqlite_db, caller, sched.report.id)]
+    assert shown["storeVersion"] == snapshot.version
+    assert shown["dataNewestEventDatetime"]
