@@ -13,11 +13,14 @@ from typing import Any
 
 from driverlens.auth import Principal
 from driverlens.auth import service as auth
+from driverlens.blobs.store import LocalBlobStore
+from driverlens.cabs.seeding import SeededCabs, seed_demo_cabs
 from driverlens.clock import Clock
 from driverlens.events import event_store, seed_events
 from driverlens.events.demo import DEMO_PARTNERS, DemoPartner, credentials_entry, write_demo_credentials
 from driverlens.events.seed import SeedProgress
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import cabs as cab_repo
 from driverlens.metadata.repositories import partners as partner_repo
 from driverlens.metadata.repositories import reports as report_repo
 from driverlens.reports import scheduled, templates
@@ -40,6 +43,7 @@ class DemoSeed:
     events_added: int
     credentials_path: Path
     partners: tuple[str, ...]
+    cabs: SeededCabs | None = None
 
 
 def credentials_path(settings: Settings) -> Path:
@@ -110,10 +114,20 @@ def seed_demo(
     entries = [_ensure_partner(db, demo, known.get(demo.name), clock) for demo in DEMO_PARTNERS]
     write_demo_credentials(path, entries)
     added = 0
+    store = event_store(settings)
     if events:
-        store = event_store(settings)
         added = seed_events(store, rows=rows, days=days, seed=seed, now=clock.now(), progress=progress).rows
-    return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS))
+    cabs: SeededCabs | None = None
+    if events or not _has_cabs(db):
+        if progress is not None:
+            progress(added, "writing crash dump cabinets")
+        cabs = seed_demo_cabs(db, LocalBlobStore(settings.blobs_dir, clock), store, clock.now())
+    return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS), cabs)
+
+
+def _has_cabs(db: Database) -> bool:
+    with db.session() as session:
+        return cab_repo.any_cab(session)
 
 
 def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int]:

@@ -103,6 +103,13 @@ class IngestError(DriverLensError):
     code = "IngestRejected"
 
 
+class CabRejected(DriverLensError):
+    """A crash dump cabinet is malformed, truncated, hostile or holds no readable dump; nothing was stored."""
+
+    status = 400
+    code = "CabRejected"
+
+
 class ServiceUnavailable(DriverLensError):
     status = 503
     code = "ServiceUnavailable"

@@ -62,6 +62,15 @@ class Settings(BaseSettings):
         6 * 3600.0, ge=1, description="Longest wait between two callback attempts (backoff doubles up to it)."
     )
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest accepted request body (413 above).")
+    cab_max_bytes: int = Field(
+        256 * 1024 * 1024, ge=1024, description="Largest crash dump cabinet accepted (413 above)."
+    )
+    cab_max_expanded_bytes: int = Field(
+        256 * 1024 * 1024,
+        ge=1024,
+        description="Largest total size of the files inside one cabinet (bounds the memory of one upload).",
+    )
+    cab_max_files: int = Field(64, ge=1, le=10_000, description="Most files one cabinet may hold.")
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per minute per client (429 above).")
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
     azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
@@ -76,6 +85,11 @@ class Settings(BaseSettings):
     @property
     def metadata_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'metadata.db').resolve()}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Where uploads stream to before they are checked (beside the blobs: a rename stores them)."""
+        return self.data_dir / "uploads"
 
     @property
     def events_dir(self) -> Path:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from driverlens.cabs.cabinet import CabLimits, open_cabinet
+from driverlens.cabs.dumps import DumpFacts, read_dump
 from driverlens.events import EventStore
 
 
@@ -45,3 +48,10 @@ def busiest_failure(data_dir: Path, partner: str) -> tuple[str, str, int]:
         ).fetchone()
     assert row is not None, f"no CABs seeded for {partner}"
     return str(row[0]), _uuid_text(row[1]), int(row[2])
+
+
+def read_cab(data: bytes, tmp_dir: Path) -> DumpFacts:
+    """Open downloaded CAB bytes with the server's own checks and parsers: what dump is inside."""
+    path = tmp_dir / f"downloaded-{hashlib.sha256(data).hexdigest()[:16]}.cab"
+    path.write_bytes(data)
+    return read_dump(open_cabinet(path, CabLimits()))

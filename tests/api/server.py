@@ -15,6 +15,8 @@ from pathlib import Path
 import httpx
 
 from driverlens.auth import service
+from driverlens.blobs.store import LocalBlobStore
+from driverlens.cabs.seeding import seed_demo_cabs
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
 from driverlens.events.demo import DEMO_PARTNERS
@@ -109,7 +111,13 @@ def prepare_data_dir(data_dir: Path, *, rows: int = 20_000) -> dict[str, Creds]:
                 creds[name] = Creds(name, partner_row.kind, partner_row.tenant_id, client_id, secret)
     finally:
         db.dispose()
-    seed_events(EventStore(data_dir), rows=rows, days=30, seed=7, now=datetime.now(UTC))
+    store = EventStore(data_dir)
+    seed_events(store, rows=rows, days=30, seed=7, now=datetime.now(UTC))
+    db = Database(url)
+    try:
+        seed_demo_cabs(db, LocalBlobStore(data_dir / "blobs"), store, datetime.now(UTC))
+    finally:
+        db.dispose()
     return creds
 
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 
+from driverlens.events.demo import DEMO_PARTNERS
 from tests.api.conftest import IHV, OEM
-from tests.api.events_lookup import busiest_failure, cabs_of
+from tests.api.events_lookup import busiest_failure, cabs_of, read_cab
 from tests.api.server import Server
 
+DEMO_APPLICATION_IDS = [app for p in DEMO_PARTNERS for app in p.application_ids + p.submission_ids]
 
-def test_ihv_downloads_its_cab_through_a_signed_redirect(server: Server) -> None:
+
+def test_ihv_downloads_its_cab_through_a_signed_redirect(server: Server, tmp_path: Path) -> None:
     cab = cabs_of(server.data_dir, "IhvPartner", IHV)[0]
     params = {"applicationId": cab.application_id, "cabIdHash": cab.cab_id_hash}
     with server.client(IHV) as api:
@@ -21,11 +26,13 @@ def test_ihv_downloads_its_cab_through_a_signed_redirect(server: Server) -> None
     body_one = httpx.get(location)
     body_two = httpx.get(second.headers["location"])
     assert body_one.status_code == 200
-    assert len(body_one.content) == 4096 and body_one.content == body_two.content
-    assert cab.cab_id_hash.encode() in body_one.content
+    assert body_one.content == body_two.content and body_one.content.startswith(b"MSCF")
+    facts = read_cab(body_one.content, tmp_path)  # a real cabinet holding a dump the parsers read
+    assert facts.dump_type in ("Kernel", "Mini") and facts.faulting_module
+    assert f"{cab.cab_id_hash}.cab" in body_one.headers["content-disposition"]
 
 
-def test_oem_downloads_through_the_hardware_endpoint(server: Server) -> None:
+def test_oem_downloads_through_the_hardware_endpoint(server: Server, tmp_path: Path) -> None:
     cab = cabs_of(server.data_dir, "OemPartner", OEM)[0]
     with server.client(OEM) as api:
         ok = api.get("/v1.0/my/analytics/hardware/cabdownload", params={"cabIdHash": cab.cab_id_hash})
@@ -34,7 +41,12 @@ def test_oem_downloads_through_the_hardware_endpoint(server: Server) -> None:
             params={"applicationId": "1", "cabIdHash": cab.cab_id_hash},
         )
     assert ok.status_code == 302
-    assert httpx.get(ok.headers["location"]).status_code == 200
+    download = httpx.get(ok.headers["location"])
+    assert download.status_code == 200 and read_cab(download.content, tmp_path).os_build
+    # The OEM view has no application or submission id: neither the link, the name nor the file has one.
+    for app in DEMO_APPLICATION_IDS:
+        assert app not in ok.headers["location"] and app not in download.headers["content-disposition"]
+        assert app.encode() not in download.content
     assert wrong_endpoint.status_code == 403
 
 

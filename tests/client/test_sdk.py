@@ -20,7 +20,7 @@ from driverlens.client import (
     WaitTimeout,
 )
 from driverlens.client.download import part_path
-from tests.api.events_lookup import busiest_failure, cabs_of
+from tests.api.events_lookup import busiest_failure, cabs_of, read_cab
 from tests.api.server import Server
 from tests.client.conftest import IHV, OEM, ClientFactory, ihv_template, tomorrow
 
@@ -221,8 +221,11 @@ def test_cab_downloads_ihv_and_oem_forms(
     url = ihv.cab_download_url(ihv_cab.cab_id_hash, application_id=ihv_cab.application_id)
     assert url.startswith(f"{live_server.base_url}/files/") and "sig=" in url
     saved = ihv.download_cab(ihv_cab.cab_id_hash, tmp_path / "ihv.cab", application_id=ihv_cab.application_id)
-    assert saved.bytes == 4096 and ihv_cab.cab_id_hash.encode() in saved.path.read_bytes()
-    assert oem.download_cab(oem_cab.cab_id_hash, tmp_path / "oem.cab").bytes == 4096
+    assert saved.bytes == saved.path.stat().st_size and read_cab(saved.path.read_bytes(), tmp_path).os_build
+    oem_saved = oem.download_cab(oem_cab.cab_id_hash, tmp_path / "oem.cab")
+    assert (
+        oem_saved.path.read_bytes().startswith(b"MSCF") and oem_saved.bytes == oem_saved.path.stat().st_size
+    )
     with pytest.raises(NotFoundError):
         ihv.cab_download_url("no-such-cab", application_id=ihv_cab.application_id)
 

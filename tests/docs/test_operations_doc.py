@@ -216,7 +216,12 @@ def test_the_architecture_package_table_lists_every_package_and_module() -> None
 
 def test_documented_benchmarks_exist_with_their_options() -> None:
     commands = re.findall(r"`python -m (bench\.\w+)([^`]*)`", _text("benchmarks.md"))
-    assert {module for module, _ in commands} == {"bench.engine_bench", "bench.runs_bench", "bench.api_bench"}
+    assert {module for module, _ in commands} == {
+        "bench.engine_bench",
+        "bench.runs_bench",
+        "bench.api_bench",
+        "bench.cabs_bench",
+    }
     for module, rest in commands:
         source = inspect.getsource(importlib.import_module(module))
         for option in re.findall(r"--[a-z-]+", rest):

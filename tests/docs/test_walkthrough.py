@@ -190,12 +190,13 @@ def _run_walkthrough(deployment: Deployment) -> str:
     assert rows[0] == REPORT_HEADER
     assert 1 <= len(rows) - 1 <= 20, "the template asks for at most 20 rows and the demo has data"
     assert all(row[0] and int(row[4]) >= 1 for row in rows[1:])
-    assert (out / "crash.cab").stat().st_size > 0
+    assert (out / "crash.cab").read_bytes()[:4] == b"MSCF"  # a real cabinet
+    assert "osBuild: " in result.stdout and "faultingModule: " in result.stdout  # inspect-cab read its dump
     assert "Completed" in result.stdout
     cli_rows = _read_csv(out / "recent-cabs.csv")
     assert cli_rows[0] == CLI_REPORT_HEADER
     assert 1 <= len(cli_rows) - 1 <= 10, "the CLI template asks for at most 10 rows and the demo has data"
-    assert (out / "northwind.cab").stat().st_size > 0
+    assert (out / "northwind.cab").read_bytes()[:4] == b"MSCF"
     sdk = [line for line in result.stdout.splitlines() if SDK_LINE in line]
     assert len(sdk) == 1 and " 0 rows" not in sdk[0], "the SDK example reads its report"
     blocks = len(bash_blocks(walkthrough_section(read_readme(ROOT))))

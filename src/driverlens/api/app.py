@@ -21,7 +21,7 @@ from driverlens.api.files import build_files_router
 from driverlens.api.handlers import install_handlers
 from driverlens.api.health import count_runs_by_state
 from driverlens.api.middleware import RequestContextMiddleware
-from driverlens.api.routes import cabs, dataset, ops, reports, runs, templates, tokens
+from driverlens.api.routes import cabs, collector, dataset, ops, reports, runs, templates, tokens
 from driverlens.api.schemas import CONDITION_SCHEMA
 from driverlens.api.security import BEARER_SCHEME, BEARER_SCHEME_NAME, principal
 from driverlens.callbacks.ssrf import CallbackGuard
@@ -71,13 +71,19 @@ def create_app(
         reports.router,
         runs.router,
         cabs.router,
+        collector.router,
         tokens.router,
         ops.router,
     )
     for router in (*routers, *extra_routers):
         app.include_router(router)
     app.include_router(build_files_router(ctx.blobs, ctx.signer))
-    app.add_middleware(RequestContextMiddleware, max_body_bytes=settings.max_body_bytes, metrics=ctx.metrics)
+    app.add_middleware(
+        RequestContextMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        metrics=ctx.metrics,
+        large_bodies={collector.UPLOAD_PATH: settings.cab_max_bytes},
+    )
     _install_openapi(app, [*routers, *extra_routers])
     ctx.metrics.runs_by_state = partial(count_runs_by_state, ctx.db)
     return app

@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -41,9 +42,18 @@ def _too_large(limit: int) -> PayloadTooLarge:
 class RequestContextMiddleware:
     """Wraps every HTTP request; the only place that knows about all of them."""
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        metrics: Metrics,
+        large_bodies: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        # Paths that take files (crash dump uploads) with their own limit; they stream, never buffer.
+        self.large_bodies = dict(large_bodies or {})
         self.metrics = metrics
         self.tracking_ids = TrackingIds()
 
@@ -55,7 +65,7 @@ class RequestContextMiddleware:
         scope.setdefault("state", {})["tracking_id"] = tracking_id
         started = time.perf_counter()
         response: dict[str, Any] = {"status": 500, "started": False}
-        limit = self.max_body_bytes
+        limit = self.large_bodies.get(scope["path"], self.max_body_bytes)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

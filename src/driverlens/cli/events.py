@@ -114,6 +114,11 @@ def seed(
     typer.echo(
         f"seeded {seeded.events_added} events in {seconds:.1f}s ({seeded.events_added / seconds:,.0f} rows/s)"
     )
+    if seeded.cabs is not None:
+        typer.echo(
+            f"crash dumps: {seeded.cabs.cabinets} cabinets ({seeded.cabs.created} new), "
+            f"{seeded.cabs.links} events linked"
+        )
     typer.echo(f"demo partners: {', '.join(seeded.partners)}; credentials in {seeded.credentials_path}")
 
 

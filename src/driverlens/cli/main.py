@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
+from driverlens.cli.cabs import collectors_app, ingest_cabs, inspect_cab
 from driverlens.cli.client import client_app
 from driverlens.cli.demo import demo
 from driverlens.cli.engine import run_template
@@ -30,6 +31,8 @@ def version() -> None:
 
 app.command("run-template")(run_template)
 app.command("ingest")(ingest)
+app.command("ingest-cabs")(ingest_cabs)
+app.command("inspect-cab")(inspect_cab)
 app.command("purge")(purge)
 app.command("seed")(seed)
 app.command("convert-events")(convert_events)
@@ -39,5 +42,6 @@ app.command("serve")(serve)
 app.command("demo")(demo)
 app.add_typer(partners_app, name="partners")
 app.add_typer(clients_app, name="clients")
+app.add_typer(collectors_app, name="collectors")
 app.add_typer(keys_app, name="keys")
 app.add_typer(client_app, name="client")

@@ -142,10 +142,18 @@ def _ingest_one(
     advance(path, "deduplicate")
     good = f"ingest_good_{i}"
     # The first row of an EventId within this call wins; ids already stored are left out at commit.
+    # Both checks cost a hash of every id, so each runs only when it can find something.
+    in_file_dups = _scalar(con, f'SELECT count(*) - count(DISTINCT "EventId") FROM {staged} WHERE NOT __bad')
+    earlier = (
+        f' AND NOT EXISTS (SELECT 1 FROM {_BATCH} b WHERE b."EventId" = s."EventId")'
+        if _scalar(con, f"SELECT count(*) FROM {_BATCH}")
+        else ""
+    )
+    keep_first = (
+        'QUALIFY row_number() OVER (PARTITION BY "EventId" ORDER BY __line) = 1' if in_file_dups else ""
+    )
     con.execute(
-        f"""CREATE TEMP VIEW {good} AS SELECT * FROM {staged} s
-            WHERE NOT s.__bad AND NOT EXISTS (SELECT 1 FROM {_BATCH} b WHERE b."EventId" = s."EventId")
-            QUALIFY row_number() OVER (PARTITION BY "EventId" ORDER BY __line) = 1"""
+        f"CREATE TEMP VIEW {good} AS SELECT * FROM {staged} s WHERE NOT s.__bad{earlier} {keep_first}"
     )
     advance(path, "stage")
     cols = ", ".join(quoted(c) for c in COLUMN_NAMES)

@@ -26,8 +26,9 @@ from driverlens.events.lake import Lake, Snapshot, open_lake
 from driverlens.settings import Settings
 
 LEGACY_FILENAME = "events.duckdb"  # the single-file store of DriverLens before the lake
-# Ingest and seed stage rows in a scratch database on disk under this memory limit (sorts spill).
-SCRATCH_MEMORY_LIMIT = "512MB"
+# Ingest and seed stage rows in a scratch database on disk under this memory limit (sorts spill). Measured
+# on a 1M-row Parquet ingest: 512MB took 60 s, 640MB 21 s at 837 MB peak RSS, 900MB 18 s at 1.07 GB.
+SCRATCH_MEMORY_LIMIT = "640MB"
 
 
 @dataclass(frozen=True)

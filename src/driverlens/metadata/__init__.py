@@ -2,9 +2,12 @@
 
 from driverlens.metadata.models import (
     Base,
+    Cab,
+    CabLink,
     CallbackAttempt,
     CallbackDelivery,
     Client,
+    Collector,
     DeliveryState,
     Partner,
     Report,
@@ -17,9 +20,12 @@ from driverlens.metadata.types import UtcDateTime
 
 __all__ = [
     "Base",
+    "Cab",
+    "CabLink",
     "CallbackAttempt",
     "CallbackDelivery",
     "Client",
+    "Collector",
     "DeliveryState",
     "Partner",
     "Report",

@@ -254,3 +254,60 @@ class CallbackAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
     duration_ms: Mapped[int] = mapped_column(Integer)
+
+
+class Collector(Base):
+    """A crash-dump collector: uploads CABs, sees nothing else. Only a hash of its secret is kept."""
+
+    __tablename__ = "collectors"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collector_id: Mapped[str] = mapped_column(String(100), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(500))
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class Cab(Base):
+    """One stored crash dump cabinet, named by its content (``cab_id_hash`` comes from ``sha256``)."""
+
+    __tablename__ = "cabs"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cab_id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    blob_key: Mapped[str] = mapped_column(String(512))
+    size: Mapped[int] = mapped_column(BigInteger)
+    expanded_size: Mapped[int] = mapped_column(BigInteger)
+    file_count: Mapped[int] = mapped_column(Integer)
+    dump_file: Mapped[str] = mapped_column(String(256))
+    dump_type: Mapped[str] = mapped_column(String(16))
+    dump_format: Mapped[str] = mapped_column(String(32))
+    bugcheck_code: Mapped[int | None] = mapped_column(BigInteger)
+    # The four bugcheck parameters as hex strings: they are unsigned 64-bit, wider than BIGINT.
+    bugcheck_parameters: Mapped[list[Any] | None] = mapped_column(JSON)
+    exception_code: Mapped[int | None] = mapped_column(BigInteger)
+    os_build: Mapped[str] = mapped_column(String(32))
+    faulting_module: Mapped[str | None] = mapped_column(String(256))
+    faulting_module_version: Mapped[str | None] = mapped_column(String(64))
+    # Why the dump disagrees with its events' failure bucket; None when it agrees (or nothing to compare).
+    bucket_mismatch: Mapped[str | None] = mapped_column(Text)
+    collected_by: Mapped[str] = mapped_column(String(100))
+    collected_at: Mapped[datetime]
+
+
+class CabLink(Base):
+    """A failure event's CabIdHash pointing at a stored CAB (many events may share one CAB)."""
+
+    __tablename__ = "cab_links"
+    # The unique constraint's index also serves lookups by event_cab_id_hash (its first column).
+    __table_args__ = (UniqueConstraint("event_cab_id_hash", "event_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cab_id: Mapped[int] = mapped_column(ForeignKey("cabs.id", ondelete="CASCADE"), index=True)
+    event_cab_id_hash: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    linked_at: Mapped[datetime]

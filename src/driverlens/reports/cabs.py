@@ -1,36 +1,34 @@
-"""Crash dumps (CABs): entitlement from the partner's own event rows, demo files made on first request.
+"""Crash dumps (CABs): entitlement from the partner's own event rows, files from the collected cabinets.
 
 A partner may fetch a CAB only when an unexpired event row it owns names it (an IHV through the
-application id, an OEM through its machines). Demo data has no real dumps, so each CAB is a small
-file generated deterministically from its id the first time it is asked for, then kept in the blob store.
+application id, an OEM through its machines) and a cabinet was collected for it: either the event's
+CabIdHash is the cabinet's content id, or a link maps it to one (see ``driverlens.cabs.collection``).
+The download is named after the CabIdHash the partner asked for; nothing else about the event (no
+application or submission id) goes into the name, the link or the file.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 import re
-import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 
-from driverlens.blobs.store import BlobStore
 from driverlens.catalog import PartnerKind
 from driverlens.clock import ensure_utc
 from driverlens.errors import Forbidden, NotFound, Problem, ValidationFailed
 from driverlens.events.store import EventStore
+from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import cabs as cab_repo
 from driverlens.reports.caller import Caller
 from driverlens.reports.timestamps import iso_utc, parse_day
 
 MAX_TOP = 100
-CAB_SIZE = 4096
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,120}")
-# Signs a blob key and a download file name into an absolute, expiring URL.
-LinkMaker = Callable[[str, str], str]
+# Signs a blob key, a download file name and the file's SHA-256 into an absolute, expiring URL.
+LinkMaker = Callable[[str, str, str], str]
 
 
 @dataclass(frozen=True)
@@ -41,6 +39,8 @@ class CabRow:
     cab_id_hash: str
     day: date
     expires: datetime
+    blob_key: str = ""
+    sha256: str = ""
 
     def to_json(self, url: str) -> dict[str, Any]:
         return {
@@ -97,8 +97,27 @@ def _row(values: tuple[Any, ...]) -> CabRow:
     return CabRow(app, sub, str(uuid.UUID(bytes=bytes(failure_hash))), str(cab), day, ensure_utc(expires))
 
 
+def _with_files(db: Database, rows: list[CabRow]) -> list[CabRow]:
+    """The rows whose CAB was collected, each with its blob key and checksum (order kept)."""
+    hashes = [row.cab_id_hash for row in rows]
+    with db.session() as session:
+        linked = cab_repo.cabs_for_event_hashes(session, hashes)
+        direct = cab_repo.by_cab_id_hashes(session, [h for h in hashes if h not in linked])
+    found = {**direct, **linked}
+    return [
+        replace(row, blob_key=found[row.cab_id_hash].blob_key, sha256=found[row.cab_id_hash].sha256)
+        for row in rows
+        if row.cab_id_hash in found
+    ]
+
+
 def find_cab(
-    events: EventStore, caller: Caller, cab_id_hash: str | None, application_id: str | None, now: datetime
+    events: EventStore,
+    db: Database,
+    caller: Caller,
+    cab_id_hash: str | None,
+    application_id: str | None,
+    now: datetime,
 ) -> CabRow:
     """The caller's unexpired CAB, or NotFound (not entitled, unknown and expired look the same)."""
     problems: list[Problem] = []
@@ -117,11 +136,17 @@ def find_cab(
         found = conn.execute(sql, [*params, cab, _naive(now)]).fetchone()
     if found is None:
         raise NotFound(f"no downloadable CAB {cab[:100]!r} for you (unknown, not yours, or expired)")
-    return _row(found)
+    stored = _with_files(db, [_row(found)])
+    if not stored:
+        raise NotFound(
+            f"CAB {cab[:100]!r} has not been collected: its events name it, but no cabinet arrived"
+        )
+    return stored[0]
 
 
 def list_cabs(
     events: EventStore,
+    db: Database,
     caller: Caller,
     *,
     application_id: str | None,
@@ -132,7 +157,11 @@ def list_cabs(
     skip: int,
     now: datetime,
 ) -> CabPage:
-    """One page of the caller's unexpired CABs of a failure, newest first."""
+    """One page of the caller's unexpired, collected CABs of a failure, newest first.
+
+    Which event CabIdHash values have a cabinet is known to the metadata store, not the event store, so
+    the failure's candidates are read whole (one failure of one driver: thousands at most) and paged here.
+    """
     require_kind(caller, PartnerKind.IHV, "cabdownloadbatch")
     problems: list[Problem] = []
     app = _text(application_id, "applicationId", problems)
@@ -170,46 +199,15 @@ def list_cabs(
         params.append(bounds[1])
     grouped = f'{_ROW_SELECT} WHERE {where} GROUP BY "CabIdHash"'
     with events.reading() as conn:
-        total_row = conn.execute(f"SELECT count(*) FROM ({grouped})", params).fetchone()
-        rows = conn.execute(f"{grouped} ORDER BY 5 DESC, 4 LIMIT ? OFFSET ?", [*params, top, skip]).fetchall()
-    return CabPage([_row(r) for r in rows], int(total_row[0]) if total_row else 0, top, skip)
-
-
-def cab_blob_key(cab_id_hash: str) -> str:
-    return "cabs/" + hashlib.sha256(cab_id_hash.encode("utf-8")).hexdigest()[:40] + ".cab"
+        rows = conn.execute(f"{grouped} ORDER BY 5 DESC, 4", params).fetchall()
+    collected = _with_files(db, [_row(r) for r in rows])
+    return CabPage(collected[skip : skip + top], len(collected), top, skip)
 
 
 def cab_filename(cab_id_hash: str) -> str:
     return f"{cab_id_hash}.cab" if _SAFE_NAME.fullmatch(cab_id_hash) else "crashdump.cab"
 
 
-def demo_cab_bytes(row: CabRow) -> bytes:
-    """A small deterministic stand-in for a crash dump (same id, same bytes)."""
-    header = (
-        f"DriverLens demo crash dump\ncabIdHash={row.cab_id_hash}\nfailureHash={row.failure_hash}\n"
-        f"applicationId={row.application_id or ''}\nsubmissionId={row.submission_id or ''}\n"
-    ).encode()
-    out = bytearray(b"MSCF\x00\x00\x00\x00" + header)
-    block = hashlib.sha256(row.cab_id_hash.encode("utf-8")).digest()
-    while len(out) < CAB_SIZE:
-        out += block
-        block = hashlib.sha256(block).digest()
-    return bytes(out[:CAB_SIZE])
-
-
-def ensure_cab_blob(blobs: BlobStore, row: CabRow) -> str:
-    """Put the CAB in the blob store if it is not there yet; return its key."""
-    key = cab_blob_key(row.cab_id_hash)
-    if not blobs.exists(key):
-        fd, tmp = tempfile.mkstemp(prefix="cab-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(demo_cab_bytes(row))
-            blobs.put_file(key, Path(tmp), move=True)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
-    return key
-
-
-def cab_link(blobs: BlobStore, row: CabRow, link_for: LinkMaker) -> str:
-    return link_for(ensure_cab_blob(blobs, row), cab_filename(row.cab_id_hash))
+def cab_link(row: CabRow, link_for: LinkMaker) -> str:
+    """A fresh signed link to the collected cabinet, named after the CabIdHash the partner used."""
+    return link_for(row.blob_key, cab_filename(row.cab_id_hash), row.sha256)

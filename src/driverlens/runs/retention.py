@@ -1,4 +1,4 @@
-"""Retention: report files (and CABs) go after 30 days, failure events after 90 days.
+"""Retention: report files and CABs go after 30 days, failure events after 90 days (and their CABs with them).
 
 Runs stay listed after their file is purged; their location becomes ``""`` so report data shows no link.
 Safe to run from several workers at once: deleting a missing blob and clearing a cleared location are
@@ -10,12 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy import and_, update
 
 from driverlens.blobs.store import BlobStore
+from driverlens.cabs.retention import forget_purged_blobs, purge_cabs_without_events
 from driverlens.clock import ensure_utc
+from driverlens.events.store import EventStore
 from driverlens.metadata import Run
 from driverlens.metadata.database import Database
 from driverlens.runs.states import rowcount
@@ -23,10 +24,8 @@ from driverlens.runs.states import rowcount
 log = logging.getLogger(__name__)
 
 
-class PurgeableEvents(Protocol):
-    def purge(self, now: datetime, retention_days: int = 90) -> int: ...
-
-    def compact(self) -> int: ...
+# Retention deletes events, compacts the table and finds the CABs whose events are gone.
+PurgeableEvents = EventStore
 
 
 @dataclass(frozen=True)
@@ -34,19 +33,21 @@ class PurgeReport:
     events: int
     blobs: int
     runs_unlinked: int
+    cabs: int = 0
 
     def describe(self) -> str:
         return (
-            f"purged {self.events} failure events, {self.blobs} files; "
+            f"purged {self.events} failure events, {self.blobs} files, {self.cabs} crash dumps; "
             f"{self.runs_unlinked} runs no longer have a file"
         )
 
 
 def purge_files(db: Database, blobs: BlobStore, now: datetime, retention_days: int = 30) -> tuple[int, int]:
-    """Delete blobs made before the cutoff and clear the location of their runs: (blobs, runs)."""
+    """Delete blobs made before the cutoff, forget their CABs, clear their runs' location: (blobs, runs)."""
     cutoff = ensure_utc(now) - timedelta(days=retention_days)
     keys = [info.key for info in blobs.iter_older_than(cutoff)]
     deleted = sum(1 for key in keys if blobs.delete(key))
+    forget_purged_blobs(db, keys)
     unlinked = 0
     with db.write_session() as session:
         for start in range(0, len(keys), 500):
@@ -83,6 +84,7 @@ def purge(
     """The ``driverlens purge`` logic, also run daily by workers."""
     purged_events = events.purge(now, event_retention_days) if events is not None else 0
     files, runs = purge_files(db, blobs, now, file_retention_days)
-    report = PurgeReport(purged_events, files, runs)
+    cabs = purge_cabs_without_events(db, blobs, events) if events is not None else 0
+    report = PurgeReport(purged_events, files, runs, cabs)
     log.info("retention: %s", report.describe())
     return report

@@ -52,7 +52,7 @@ class CabPageOut(BaseModel):
 
 
 def _redirect(ctx: ApiContext, row: cabs.CabRow) -> Response:
-    url = cabs.cab_link(ctx.blobs, row, ctx.link)
+    url = cabs.cab_link(row, ctx.link)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
@@ -70,7 +70,7 @@ def driver_cab(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     cabs.require_kind(caller, PartnerKind.IHV, "driver/cabdownload")
-    row = cabs.find_cab(ctx.events, caller, cab_id_hash, application_id, ctx.now())
+    row = cabs.find_cab(ctx.events, ctx.db, caller, cab_id_hash, application_id, ctx.now())
     return _redirect(ctx, row)
 
 
@@ -87,7 +87,7 @@ def hardware_cab(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     cabs.require_kind(caller, PartnerKind.OEM, "hardware/cabdownload")
-    row = cabs.find_cab(ctx.events, caller, cab_id_hash, None, ctx.now())
+    row = cabs.find_cab(ctx.events, ctx.db, caller, cab_id_hash, None, ctx.now())
     return _redirect(ctx, row)
 
 
@@ -109,6 +109,7 @@ def driver_cab_batch(
 ) -> Response:
     page = cabs.list_cabs(
         ctx.events,
+        ctx.db,
         caller,
         application_id=application_id,
         failure_hash=failure_hash,
@@ -118,7 +119,7 @@ def driver_cab_batch(
         skip=skip,
         now=ctx.now(),
     )
-    items = [row.to_json(cabs.cab_link(ctx.blobs, row, ctx.link)) for row in page.rows]
+    items = [row.to_json(cabs.cab_link(row, ctx.link)) for row in page.rows]
     data: dict[str, Any] = {"Value": items, "TotalCount": page.total}
     if page.has_more:
         params = {

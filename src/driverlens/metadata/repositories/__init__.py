@@ -4,9 +4,19 @@ Every function that takes a ``partner_id`` filters by it: another partner's id l
 Timestamps come from the caller (the injected clock), never from the database.
 """
 
-from driverlens.metadata.repositories import clients, partners, reports, templates
+from driverlens.metadata.repositories import cabs, clients, collectors, partners, reports, templates
 from driverlens.metadata.repositories.partners import Entitlements
 from driverlens.metadata.repositories.reports import UNSET
 from driverlens.metadata.repositories.templates import StoredTemplate
 
-__all__ = ["UNSET", "Entitlements", "StoredTemplate", "clients", "partners", "reports", "templates"]
+__all__ = [
+    "UNSET",
+    "Entitlements",
+    "StoredTemplate",
+    "cabs",
+    "clients",
+    "collectors",
+    "partners",
+    "reports",
+    "templates",
+]

@@ -1,7 +1,7 @@
 """Runs record how fresh their data was: the event table version read and its newest event time.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-12-05 06:35:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from driverlens.metadata.types import UtcDateTime
 
-revision: str = "0002"
-down_revision: str | Sequence[str] | None = "0001"
+revision: str = "0003"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
