@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,33 +22,32 @@ class CabRef:
 def cabs_of(data_dir: Path, owner_column: str, partner: str, limit: int = 1) -> list[CabRef]:
     """Unexpired CABs in events owned by ``partner`` (most CABs per failure first)."""
     assert owner_column in ("IhvPartner", "OemPartner")
-    conn = EventStore(data_dir).connect(read_only=True)
-    try:
+    with EventStore(data_dir).reading() as conn:
         rows = conn.execute(
-            f'SELECT min("ApplicationId"), "CabIdHash", CAST(min("FailureHash") AS VARCHAR) '
+            f'SELECT min("ApplicationId"), "CabIdHash", min("FailureHash") '
             f'FROM failure_events WHERE "{owner_column}" = ? AND "CabIdHash" IS NOT NULL '
             'AND "CabExpirationTime" > now()::TIMESTAMP GROUP BY "CabIdHash" ORDER BY 2 LIMIT ?',
             [partner, limit],
         ).fetchall()
-    finally:
-        conn.close()
-    return [CabRef(r[0], r[1], r[2]) for r in rows]
+    return [CabRef(r[0], r[1], _uuid_text(r[2])) for r in rows]
+
+
+def _uuid_text(stored: bytes) -> str:
+    """The store keeps UUID columns as their 16 bytes; the API speaks canonical UUID text."""
+    return str(uuid.UUID(bytes=bytes(stored)))
 
 
 def busiest_failure(data_dir: Path, partner: str) -> tuple[str, str, int]:
     """(applicationId, failureHash, number of distinct CABs) of the IHV failure with most CABs."""
-    conn = EventStore(data_dir).connect(read_only=True)
-    try:
+    with EventStore(data_dir).reading() as conn:
         row = conn.execute(
-            'SELECT "ApplicationId", CAST("FailureHash" AS VARCHAR), count(DISTINCT "CabIdHash") AS n '
+            'SELECT "ApplicationId", "FailureHash", count(DISTINCT "CabIdHash") AS n '
             'FROM failure_events WHERE "IhvPartner" = ? AND "CabIdHash" IS NOT NULL '
             'AND "CabExpirationTime" > now()::TIMESTAMP GROUP BY 1, 2 ORDER BY n DESC, 1, 2 LIMIT 1',
             [partner],
         ).fetchone()
-    finally:
-        conn.close()
     assert row is not None, f"no CABs seeded for {partner}"
-    return str(row[0]), str(row[1]), int(row[2])
+    return str(row[0]), _uuid_text(row[1]), int(row[2])
 
 
 def read_cab(data: bytes, tmp_dir: Path) -> DumpFacts:

@@ -10,8 +10,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from sqlglot import exp
 
 from driverlens.catalog import STORED_COLUMNS
+from driverlens.compiler.query import _uuid_text
 from driverlens.events import EventStore
 from driverlens.events.schema import create_table_sql
 from driverlens.events.write import commit_batch
@@ -26,6 +28,15 @@ class RawQuery:
     def sql(self, dialect: str = "duckdb") -> str:
         assert dialect == "duckdb"
         return self.text
+
+
+def uuid_as_compiled(column: str) -> str:
+    """A stored UUID column (16 bytes) as compiled report queries output it (canonical UUID text).
+
+    Raw queries over the table see the bytes; what reaches report files and previews is the compiler's
+    rendering, so the engine tests select UUIDs through it.
+    """
+    return f"{_uuid_text(exp.column(column, quoted=True)).sql('duckdb')} AS {column}"
 
 
 FileEventSource = EventStore  # the event store the engine tests read (a real Delta table)

@@ -15,16 +15,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from driverlens.catalog import STORED_COLUMNS, PartnerKind
+from driverlens.catalog import PartnerKind
 from driverlens.compiler import CompiledQuery, DataWindow, Scope, compile_template
 from driverlens.engines import DuckDBEngine, OutputFormat
 from driverlens.templates import parse_template
-from tests.engines.conftest import FileEventSource, _event
+from tests.engines.conftest import FileEventSource, _event, store_rows
 
 PARTNER = "Contoso Graphics"
 WINDOW = DataWindow(date(2026, 3, 1), date(2026, 3, 8))
@@ -83,14 +81,9 @@ def stores(tmp_path_factory: pytest.TempPathFactory) -> Stores:
     for seed in (1, 2):
         shuffled = rows[:]
         random.Random(seed).shuffle(shuffled)
-        path = tmp_path_factory.mktemp("determinism") / f"events-{seed}.duckdb"
-        columns = ", ".join(f'"{name}" {ctype.duckdb_type}' for name, ctype in STORED_COLUMNS)
-        quoted = [f'"{name}"' for name, _ in STORED_COLUMNS]
-        with duckdb.connect(str(path)) as conn:
-            conn.execute(f"CREATE TABLE failure_events ({columns})")
-            conn.register("batch", pa.Table.from_pylist(shuffled))
-            conn.execute(f"INSERT INTO failure_events SELECT {', '.join(quoted)} FROM batch")
-        built.append(FileEventSource(path))
+        store = FileEventSource(tmp_path_factory.mktemp("determinism") / f"events-{seed}")
+        store_rows(store, shuffled)
+        built.append(store)
     return Stores(*built)
 
 

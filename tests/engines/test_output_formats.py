@@ -12,11 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from driverlens.engines import DuckDBEngine, OutputFormat
-from tests.engines.conftest import DEVICE_A, DEVICE_B, HASH_A, FileEventSource, RawQuery
+from tests.engines.conftest import DEVICE_A, DEVICE_B, HASH_A, FileEventSource, RawQuery, uuid_as_compiled
 
 DETAIL = RawQuery(
-    "SELECT FailureDate, FailureName, FailureHash, DeviceId, FailureDateTime, EventCount "
-    "FROM failure_events WHERE IhvPartner = 'Contoso Graphics' ORDER BY EventId"
+    f"SELECT FailureDate, FailureName, {uuid_as_compiled('FailureHash')}, {uuid_as_compiled('DeviceId')}, "
+    "FailureDateTime, EventCount FROM failure_events WHERE IhvPartner = 'Contoso Graphics' ORDER BY EventId"
 )
 AGGREGATE = RawQuery(
     'SELECT DriverName, SUM(EventCount) AS "SUM(EventCount)", COUNT(DISTINCT DeviceId) AS "DCOUNT(DeviceId)" '
@@ -107,10 +107,7 @@ def test_parquet_writes_uuids_as_text_and_keeps_order(tiny_source: FileEventSour
 def test_large_ordered_export_keeps_order_across_threads(
     tiny_source: FileEventSource, tmp_path: Path, fmt: OutputFormat
 ) -> None:
-    """Exports run without insertion-order preservation; an ORDER BY must still hold in the file.
-
-    The UUID column sends the Parquet export through the UUID-as-text wrapper around the query.
-    """
+    """Exports run without insertion-order preservation; an ORDER BY must still hold in the file."""
     query = RawQuery("SELECT (range * 7919) % 1000003 AS n, uuid() AS u FROM range(1000000) ORDER BY n DESC")
     dest = tmp_path / f"ordered.{fmt.extension}"
     DuckDBEngine(tiny_source).run_to_file(query, dest, fmt, timeout_s=60)

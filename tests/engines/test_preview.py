@@ -7,11 +7,11 @@ import json
 import pytest
 
 from driverlens.engines import DuckDBEngine
-from tests.engines.conftest import DEVICE_A, HASH_A, FileEventSource, RawQuery
+from tests.engines.conftest import DEVICE_A, HASH_A, FileEventSource, RawQuery, uuid_as_compiled
 
 ORDERED = RawQuery(
-    "SELECT EventId, FailureDate, FailureDateTime, FailureHash, DeviceId, EventCount "
-    "FROM failure_events ORDER BY EventCount DESC, EventId"
+    f"SELECT EventId, FailureDate, FailureDateTime, {uuid_as_compiled('FailureHash')}, "
+    f"{uuid_as_compiled('DeviceId')}, EventCount FROM failure_events ORDER BY EventCount DESC, EventId"
 )
 
 

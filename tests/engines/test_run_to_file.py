@@ -44,13 +44,9 @@ def test_budget_that_expired_before_the_statement_began_still_interrupts_it(
     tiny_source: FileEventSource,
 ) -> None:
     """DuckDB forgets an interrupt sent while idle; the watchdog must keep interrupting until done."""
-    conn = tiny_source.connect()
-    try:
-        with pytest.raises(QueryTimeout), _budget(conn, 0.01):
-            time.sleep(0.3)  # the budget runs out before the statement starts
-            conn.execute(ENDLESS.text).fetchall()
-    finally:
-        conn.close()
+    with tiny_source.reading() as conn, pytest.raises(QueryTimeout), _budget(conn, 0.01):
+        time.sleep(0.3)  # the budget runs out before the statement starts
+        conn.execute(ENDLESS.text).fetchall()
 
 
 def test_preview_timeout(tiny_source: FileEventSource) -> None:

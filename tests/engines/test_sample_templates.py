@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 
 from driverlens.compiler import Scope, compile_template, window_for
@@ -27,6 +26,18 @@ SEED_ROWS = 50_000
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 DUE = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
 REPORT_ID = 4711
+# The hand-written queries read this view: the stored events with the UUID columns (stored as 16 bytes)
+# spelled as canonical UUID text by hand, independently of the compiler's own rendering.
+EVENTS = "events_as_text"
+_UUID_TEXT = (
+    "CAST(regexp_replace(lower(hex({c})), "
+    r"'^(.{{8}})(.{{4}})(.{{4}})(.{{4}})(.{{12}})$', '\1-\2-\3-\4-\5') AS UUID)"
+)
+EVENTS_VIEW = (
+    f"CREATE TEMP VIEW {EVENTS} AS SELECT * REPLACE ("
+    + ", ".join(f"{_UUID_TEXT.format(c=c)} AS {c}" for c in ("FailureHash", "DeviceId"))
+    + ") FROM failure_events"
+)
 
 IHV_COLUMNS = """
     CAST(4711 AS BIGINT) AS ReportId, FailureDate, FailureDateTime, ApplicationId, SubmissionId,
@@ -51,28 +62,28 @@ def _days_before_due(days: int) -> str:
 def hand_sql(number: int, partner: str, *, having: int = 1000) -> str:
     p = partner.replace("'", "''")
     if number == 1:
-        return f"SELECT {IHV_COLUMNS} FROM failure_events WHERE IhvPartner = '{p}' AND {_days_before_due(7)}"
+        return f"SELECT {IHV_COLUMNS} FROM {EVENTS} WHERE IhvPartner = '{p}' AND {_days_before_due(7)}"
     if number == 2:
-        return f"SELECT {OEM_COLUMNS} FROM failure_events WHERE OemPartner = '{p}' AND {_days_before_due(7)}"
+        return f"SELECT {OEM_COLUMNS} FROM {EVENTS} WHERE OemPartner = '{p}' AND {_days_before_due(7)}"
     if number == 3:
         return f"""
             SELECT DriverName, DriverVersion, FailureName, FailureHash,
                    sum(EventCount) AS "SUM(EventCount)", count(DISTINCT DeviceId) AS "DCOUNT(DeviceId)"
-            FROM failure_events
+            FROM {EVENTS}
             WHERE IhvPartner = '{p}' AND {_days_before_due(30)}
             GROUP BY DriverName, DriverVersion, FailureName, FailureHash
             ORDER BY "DCOUNT(DeviceId)" DESC"""
     if number == 4:
         return f"""
             SELECT FailureName, FailureHash, sum(EventCount) AS "SUM(EventCount)"
-            FROM failure_events
+            FROM {EVENTS}
             WHERE OemPartner = '{p}' AND {_days_before_due(7)} AND EventType = 'Kernel'
             GROUP BY FailureName, FailureHash
             HAVING sum(EventCount) > {having}"""
     if number == 5:
         return f"""
             SELECT DriverName, count(DISTINCT DeviceId) AS "DCOUNT(DeviceId)"
-            FROM failure_events
+            FROM {EVENTS}
             WHERE IhvPartner = '{p}' AND {_days_before_due(90)}
             GROUP BY DriverName
             ORDER BY "DCOUNT(DeviceId)" DESC
@@ -102,7 +113,8 @@ def _run_driverlens(store: EventStore, body: dict[str, Any], kind_partner: Scope
 
 
 def _run_by_hand(store: EventStore, sql: str, dest: Path) -> None:
-    with duckdb.connect(str(store.path), read_only=True) as conn:
+    with store.reading() as conn:
+        conn.execute(EVENTS_VIEW)
         target = str(dest).replace("'", "''")
         conn.execute(f"COPY ({sql}) TO '{target}' (FORMAT csv, HEADER)")
 

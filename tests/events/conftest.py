@@ -1,4 +1,4 @@
-"""Fixtures of the event-store tests: a fresh store and a sample-file factory."""
+"""Fixtures of the event-store tests: a fresh store, a sample-file factory, a paused ingest elsewhere."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 
 @pytest.fixture
 def store(tmp_path: Path) -> EventStore:
-    return EventStore(tmp_path / "var", busy_timeout_s=0.5)
+    return EventStore(tmp_path / "var")
 
 
 SampleFactory = Callable[..., Path]
@@ -42,23 +42,44 @@ def sample(tmp_path: Path) -> SampleFactory:
     return build
 
 
+# Another process ingests a file and stops just before its commit, with its data files written, until
+# told to go on (a line on stdin); it then prints how many events it loaded.
+_PAUSED_INGEST = """
+import sys
+from pathlib import Path
+from driverlens.events import EventStore
+from driverlens.events.lake import Lake
+real = Lake.commit_files
+def paused(self, *args, **kwargs):
+    print("staged", flush=True)
+    sys.stdin.readline()
+    return real(self, *args, **kwargs)
+Lake.commit_files = paused
+print(EventStore(Path(sys.argv[1])).ingest([Path(sys.argv[2])]).loaded, flush=True)
+"""
+
+
 @contextmanager
-def writer_in_another_process(store: EventStore) -> Iterator[None]:
-    """Another process holds the store's write lock for the block's duration."""
+def ingest_paused_before_commit(store: EventStore, path: Path) -> Iterator[list[int]]:
+    """Another process is mid-ingest of ``path`` (files written, not committed) for the block's duration.
+
+    The yielded list receives the number of events that ingest loaded once the block has ended.
+    """
     writer = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import sys; from pathlib import Path; from driverlens.events import EventStore;"
-            "s = EventStore(Path(sys.argv[1]));\n"
-            "with s.writer():\n print('locked', flush=True); sys.stdin.readline()",
-            str(store.data_dir),
-        ],
+        [sys.executable, "-c", _PAUSED_INGEST, str(store.data_dir), str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
+    loaded: list[int] = []
+    staged = False
     try:
-        assert writer.stdout is not None and writer.stdout.readline().strip() == b"locked"
-        yield
+        assert writer.stdout is not None
+        staged = writer.stdout.readline().strip() == b"staged"
+        if staged:
+            yield loaded
     finally:
-        writer.communicate(b"\n", timeout=60)
+        out, err = writer.communicate(b"\n", timeout=120)
+    if not staged or writer.returncode != 0:
+        raise AssertionError(f"the ingest in the other process failed: {err.decode()}")
+    loaded.append(int(out.strip()))

@@ -49,7 +49,7 @@ def test_each_format_loads_every_row_with_its_values(
     # Same events loaded from Parquet into another store must be identical in every aggregate.
     reference = EventStore(tmp_path / "ref")
     reference.ingest([sample("ref.parquet", rows=3_000, seed=7)])
-    with store.connect() as a, reference.connect() as b:
+    with store.reading() as a, reference.reading() as b:
         assert _fingerprint(a) == _fingerprint(b)
 
 
@@ -74,7 +74,7 @@ def test_values_are_normalised(store: EventStore, sample: SampleFactory, tmp_pat
     row = _rows(sample("a.csv", rows=1))[0]
     row.update(EventType=" kernel ", Architecture="ARM64", FailureDateTime="2026-02-01T10:00:00+02:00")
     store.ingest([_write_csv(tmp_path / "n.csv", [row])])
-    with store.connect() as con:
+    with store.reading() as con:
         got = con.execute(
             "SELECT EventType, Architecture, CAST(FailureDateTime AS VARCHAR) FROM failure_events"
         )

@@ -16,7 +16,7 @@ ROWS = 30_000
 
 
 def _table(store: EventStore) -> list[tuple[object, ...]]:
-    with store.connect() as con:
+    with store.reading() as con:
         return con.execute("SELECT * FROM failure_events ORDER BY EventId").fetchall()
 
 
@@ -35,7 +35,7 @@ def test_seeded_events_have_a_realistic_shape(store: EventStore) -> None:
     print(
         f"seed shape test: {report.rows} rows in {report.seconds:.2f}s ({report.rows_per_second:,.0f} rows/s)"
     )
-    with store.connect() as con:
+    with store.reading() as con:
 
         def one(sql: str, params: dict[str, str] | None = None) -> tuple[object, ...]:
             row = con.execute(sql, params).fetchone()
@@ -53,7 +53,7 @@ def test_seeded_events_have_a_realistic_shape(store: EventStore) -> None:
         for name, h in con.execute(
             "SELECT DISTINCT FailureName, FailureHash FROM failure_events LIMIT 20"
         ).fetchall():
-            assert h == uuid.uuid5(FAILURE_NAMESPACE, name)
+            assert uuid.UUID(bytes=h) == uuid.uuid5(FAILURE_NAMESPACE, name)  # stored as its 16 bytes
         assert one(
             "SELECT count(*) FROM failure_events"
             " WHERE CabExpirationTime <> CabCollectionTime + INTERVAL 30 DAY"
@@ -108,23 +108,27 @@ def test_seeded_events_have_a_realistic_shape(store: EventStore) -> None:
         )
 
 
-def _out_of_order(store: EventStore, relation: str) -> object:
-    with store.connect() as con:
+def _out_of_order(store: EventStore, order: str) -> int:
+    """Rows after a row with a greater (IhvPartner, OemPartner) in the same data file of the IHV copy,
+    taking each file's rows in ``order``. The table is partitioned by day, so within a file (one day)
+    cluster order is the order of the owner partner, then the other partner."""
+    with store.reading() as con:
         row = con.execute(
             f"""SELECT count(*) FROM (
-                 SELECT (IhvPartner, FailureDate) AS k,
-                        lag((IhvPartner, FailureDate)) OVER (ORDER BY n) AS prev
-                 FROM (SELECT *, row_number() OVER () AS n FROM {relation}))
-               WHERE prev > k"""
+                 SELECT (IhvPartner, OemPartner) AS k,
+                        lag((IhvPartner, OemPartner)) OVER (PARTITION BY filename ORDER BY {order}) AS prev
+                 FROM read_parquet(?, filename = true, file_row_number = true))
+               WHERE prev > k""",
+            [list(store.snapshot().paths_of_table("failure_events"))],
         ).fetchone()
-    return row[0] if row else None
+    return int(row[0]) if row else -1
 
 
 def test_seeded_events_are_stored_in_cluster_order(store: EventStore) -> None:
     seed_events(store, rows=20_000, days=30, seed=1, now=NOW)
-    assert _out_of_order(store, "(SELECT * FROM failure_events ORDER BY rowid)") == 0
+    assert _out_of_order(store, "file_row_number") == 0
     # The same check on arrival (random) order finds violations, so it can fail.
-    assert _out_of_order(store, "(SELECT * FROM failure_events ORDER BY EventId)") > 1_000  # type: ignore[operator]
+    assert _out_of_order(store, "EventId") > 1_000
 
 
 def test_zero_rows_seeds_nothing(store: EventStore) -> None:
@@ -139,4 +143,5 @@ def test_seeding_reports_its_progress_chunk_by_chunk(store: EventStore) -> None:
     assert written[0] == 0 and written[-1] == 20_000
     assert len(written) > 10  # one call per chunk (a chunk per vendor), not only at the end
     assert written == sorted(written)
-    assert [step for _, step in seen[-2:]] == ["sorting the copy for OEM reports", "committing"]
+    # Both copies are written sorted, then committed as one version (events.write).
+    assert [step for _, step in seen[-3:]] == ["deduplicating", "writing", "committing"]

@@ -80,16 +80,13 @@ def test_real_duckdb_run_end_to_end(
     with blobs.open_read(run.location) as handle:
         rows = list(csv.reader(handle.read().decode().splitlines()))
     assert rows[0] == ["DriverName", "FailureName", "SUM(EventCount)"]
-    con = store.connect()
-    try:
+    with store.reading() as con:
         expected = con.execute(
             """SELECT count(*) FROM (SELECT DriverName, FailureName FROM failure_events
                WHERE IhvPartner = 'Contoso Graphics' AND FailureDate >= ? AND FailureDate < ?
                GROUP BY 1, 2)""",
             [run.window_start, run.window_end],
         ).fetchone()
-    finally:
-        con.close()
     assert expected is not None and expected[0] > 0
     assert run.row_count == expected[0] == len(rows) - 1
     assert run.bytes == blobs.stat(run.location).size and len(run.sha256 or "") == 64
