@@ -78,12 +78,6 @@ def test_one_write_is_stored_in_oem_cluster_order(store: EventStore) -> None:
     assert _differences(store) == (20_000, 20_000, 0, 0)
 
 
-@pytest.mark.xfail(
-    strict=False,  # DuckDB writes with several threads: whether rows land out of order may vary
-    reason="known bug (reported to the lead): a write into a non-empty table can leave a few rows of a "
-    "day file out of owner order (seen: 15 rows in 4 of the OEM copy's files for a 2,000-row seed); "
-    "events.write's partitioned COPY ... ORDER BY does not keep the order there",
-)
 def test_a_later_write_is_also_stored_in_oem_cluster_order(store: EventStore) -> None:
     seed_events(store, rows=20_000, days=30, seed=1, now=NOW)
     seed_events(store, rows=2_000, days=30, seed=2, now=NOW)

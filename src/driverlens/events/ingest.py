@@ -158,8 +158,8 @@ def _ingest_one(
     advance(path, "stage")
     cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
     values = ", ".join(stored_value_sql(c, quoted(c)) for c in COLUMN_NAMES)
-    row = con.execute(f"INSERT INTO {_BATCH} ({cols}) SELECT {values} FROM {good}").fetchone()
-    staged_rows = int(row[0]) if row else 0
+    inserted = con.execute(f"INSERT INTO {_BATCH} ({cols}) SELECT {values} FROM {good}").fetchall()
+    staged_rows = int(inserted[0][0]) if inserted else 0
     result.duplicates = total - invalid - staged_rows
     con.execute(f"DROP VIEW {good}")
     con.execute(f"DROP TABLE {staged}")
@@ -335,8 +335,8 @@ def _write_rejects(con: duckdb.DuckDBPyConnection, i: int, dest: Path) -> None:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(sql).fetchall()  # fetchall: DuckDB refuses new work while a result is unfinished
+    return int(rows[0][0]) if rows else 0
 
 
 def _literal(value: str) -> str:

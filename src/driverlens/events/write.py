@@ -21,18 +21,15 @@ import time
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime
-from pathlib import Path
-from typing import Any
 
 import duckdb
 
 from driverlens.errors import ServiceUnavailable
 from driverlens.events.duck import string_literal
+from driverlens.events.files import write_days
 from driverlens.events.lake import COPIES, CommitConflict, Lake, Snapshot, WrittenFile
 from driverlens.events.schema import (
     CLUSTER_KEY,
-    COPY_COLUMN,
     DATE_COLUMN,
     FILE_COLUMN_NAMES,
     OEM_CLUSTER_KEY,
@@ -43,7 +40,6 @@ MAX_ATTEMPTS = 30
 _SORT_KEYS: dict[str, tuple[str, ...]] = {CLUSTER_KEY[0]: CLUSTER_KEY, OEM_CLUSTER_KEY[0]: OEM_CLUSTER_KEY}
 _STAT_COLUMNS = ("IhvPartner", "OemPartner", "FailureDateTime", "EventCount")
 _NEW = "batch_new"
-_COPY = f'"{COPY_COLUMN}"'
 
 Progress = Callable[[str], None]
 
@@ -138,7 +134,6 @@ def _in(source: str, paths: list[str]) -> str:
 def _write_copies(lake: Lake, con: duckdb.DuckDBPyConnection, batch_id: str) -> list[WrittenFile]:
     lake.ensure()
     written: list[WrittenFile] = []
-    tag = batch_id[:12]
     try:
         for copy in COPIES:
             cols = ", ".join(
@@ -146,27 +141,8 @@ def _write_copies(lake: Lake, con: duckdb.DuckDBPyConnection, batch_id: str) -> 
                 for c in FILE_COLUMN_NAMES
             )
             order = ", ".join(quoted(c) for c in _order(copy))
-            con.execute(
-                f"""COPY (SELECT {cols}, {string_literal(copy)} AS {_COPY},
-                          {quoted(DATE_COLUMN)} FROM {_NEW} ORDER BY {order})
-                    TO {string_literal(str(lake.root.resolve()))}
-                    (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 8192,
-                     PARTITION_BY ({_COPY}, {quoted(DATE_COLUMN)}),
-                     FILENAME_PATTERN 'part-{tag}-{{uuid}}', OVERWRITE_OR_IGNORE, RETURN_STATS)"""
-            )
-            names = [d[0] for d in con.description or []]
-            for row in con.fetchall():
-                info = dict(zip(names, row, strict=True))
-                keys = info["partition_keys"]
-                written.append(
-                    WrittenFile(
-                        path=Path(info["filename"]),
-                        copy=str(keys[COPY_COLUMN]),
-                        day=date.fromisoformat(str(keys[DATE_COLUMN])),
-                        rows=int(info["count"]),
-                        stats=_delta_stats(info["column_statistics"]),
-                    )
-                )
+            query = f"SELECT {cols}, {quoted(DATE_COLUMN)} FROM {_NEW} ORDER BY {order}"
+            written.extend(write_days(con, query, root=lake.root.resolve(), copy=copy, tag=batch_id[:12]))
     except BaseException:
         _remove(written)
         raise
@@ -178,32 +154,6 @@ def _order(copy: str) -> tuple[str, ...]:
     return (DATE_COLUMN, owner, other)
 
 
-def _delta_stats(columns: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """Delta's per-file statistics for the columns readers skip files by (from DuckDB's RETURN_STATS)."""
-    mins: dict[str, Any] = {}
-    maxs: dict[str, Any] = {}
-    nulls: dict[str, int] = {}
-    for name in _STAT_COLUMNS:
-        stats = columns.get(f'"{name}"') or columns.get(name)
-        if not stats:
-            continue
-        if "null_count" in stats:
-            nulls[name] = int(stats["null_count"])
-        for key, target in (("min", mins), ("max", maxs)):
-            if stats.get(key) is None or stats.get(f"{key}_is_exact", "true") != "true":
-                continue
-            target[name] = _stat_value(name, stats[key])
-    return {"minValues": mins, "maxValues": maxs, "nullCount": nulls}
-
-
-def _stat_value(name: str, text: str) -> Any:
-    if name == "EventCount":
-        return int(text)
-    if name == "FailureDateTime":
-        return datetime.fromisoformat(text).strftime("%Y-%m-%dT%H:%M:%S.%f")
-    return text
-
-
 def _remove(files: list[WrittenFile]) -> None:
     for f in files:
         with suppress(FileNotFoundError):
@@ -211,8 +161,8 @@ def _remove(files: list[WrittenFile]) -> None:
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
-    row = con.execute(sql).fetchone()
-    return int(row[0]) if row else 0
+    rows = con.execute(sql).fetchall()  # fetchall: DuckDB refuses new work while a result is unfinished
+    return int(rows[0][0]) if rows else 0
 
 
 __all__ = ["BatchResult", "Snapshot", "commit_batch"]
