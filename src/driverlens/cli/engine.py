@@ -61,7 +61,8 @@ def run_template(
 ) -> None:
     """Run one template file now for one partner and write the report file."""
     from driverlens.compiler import Scope, compile_template, window_for
-    from driverlens.engines import DuckDBEngine, OutputFormat
+    from driverlens.engines import OutputFormat
+    from driverlens.engines.factory import engine_for
     from driverlens.events import event_store
     from driverlens.lenient import loads
     from driverlens.settings import get_settings
@@ -78,7 +79,7 @@ def run_template(
         template = parse_template(loads(file.read_bytes()))
         window = window_for(template.report_period, due)
         query = compile_template(template, Scope(kind=kind, partner=name), window, report_id=report_id)
-        result = DuckDBEngine(event_store(settings)).run_to_file(
+        result = engine_for(settings, event_store(settings)).run_to_file(
             query, out, output_format, timeout_s=settings.query_timeout_seconds
         )
     except DriverLensError as exc:

@@ -120,7 +120,7 @@ def _total_order(template: Template) -> list[exp.Ordered]:
     ``limit`` keeps. An aggregate without keys is one row and needs no order.
     """
     keys: list[tuple[exp.Expr, bool]] = [
-        (_attribute(o.attribute), o.sort.value == "desc")
+        (_sort_key(o.attribute), o.sort.value == "desc")
         for o in template.orderby
         if not (isinstance(o.attribute, Column) and o.attribute.physical is None)
     ]
@@ -131,6 +131,18 @@ def _total_order(template: Template) -> list[exp.Ordered]:
         if all(node != seen for seen, _ in keys):
             keys.append((node, False))
     return [exp.Ordered(this=node, desc=desc, nulls_first=False) for node, desc in keys]
+
+
+def _sort_key(attribute: Attribute) -> exp.Expr:
+    """An ORDER BY key: a column, or an aggregate by its output name.
+
+    Spark cannot resolve an aggregate repeated in ORDER BY over a column that is also an output name
+    (``ORDER BY COUNT(ReleaseName)`` beside ``ReleaseName AS ReleaseName``); every dialect orders by an
+    output name, and aggregate names (``COUNT(ReleaseName)``) never equal a column's.
+    """
+    if isinstance(attribute, AggregateExpr):
+        return exp.Column(this=_identifier(attribute.name))
+    return _attribute(attribute)
 
 
 def _identifier(name: str) -> exp.Identifier:

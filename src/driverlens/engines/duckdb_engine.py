@@ -43,6 +43,7 @@ _REINTERRUPT_S = 0.05
 _T = TypeVar("_T")
 # Exports only: stream rows to the file instead of buffering them to keep scan order (module docstring).
 _EXPORT_SETTINGS = "SET SESSION preserve_insertion_order = false; "
+_ORDERED_EXPORT_SETTINGS = "SET SESSION preserve_insertion_order = true; "
 # Report files from this size on are fsynced in a thread while they are hashed (``_size_and_sha256``).
 _SYNC_IN_THREAD_BYTES = 1 << 20
 
@@ -77,23 +78,9 @@ class DuckDBEngine:
         right after moving it with ``BlobStore.put_file(..., move=True, synced=True)``.
         """
         started = time.perf_counter()
-        dest = Path(dest)
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
         snapshot = self._store.snapshot()
-        try:
-            with self._reading(snapshot) as conn, _budget(conn, timeout_s):
-                sql = query.sql("duckdb")
-                # USE_TMP_FILE false: DuckDB would write its own temporary file and rename it; ours is one.
-                copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
-                result = conn.execute(f"{_EXPORT_SETTINGS}{copy}").fetchone()
-            size, digest = _size_and_sha256(tmp)
-            os.replace(tmp, dest)  # only after the fsync: a visible report file is a durable one
-        except BaseException:
-            with suppress(FileNotFoundError):
-                tmp.unlink()
-            raise
-        rows = int(result[0]) if result else 0
+        with self._reading(snapshot) as conn:
+            rows, size, digest = copy_to_file(conn, query.sql("duckdb"), dest, fmt, timeout_s)
         return RunOutput(
             rows=rows,
             bytes=size,
@@ -113,6 +100,39 @@ class DuckDBEngine:
             columns = [d[0] for d in cursor.description or []]
             rows = [json_safe_row(row) for row in cursor.fetchall()]
         return columns, rows
+
+
+def copy_to_file(
+    conn: duckdb.DuckDBPyConnection,
+    sql: str,
+    dest: Path,
+    fmt: OutputFormat,
+    timeout_s: float | None,
+    *,
+    keep_order: bool = False,
+) -> tuple[int, int, str]:
+    """``COPY (sql)`` into ``dest`` as ``fmt``: temporary file, fsync, rename. Rows, bytes, hex sha256.
+
+    Every report file of every engine is written here, so the formats are the same byte for byte.
+    ``keep_order`` keeps the rows in the order ``sql`` reads them (a source already in report order,
+    such as Spark's result); otherwise only an ORDER BY is honoured and rows stream (module docstring).
+    """
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.tmp")
+    settings = _ORDERED_EXPORT_SETTINGS if keep_order else _EXPORT_SETTINGS
+    try:
+        with _budget(conn, timeout_s):
+            # USE_TMP_FILE false: DuckDB would write its own temporary file and rename it; ours is one.
+            copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
+            result = conn.execute(f"{settings}{copy}").fetchone()
+        size, digest = _size_and_sha256(tmp)
+        os.replace(tmp, dest)  # only after the fsync: a visible report file is a durable one
+    except BaseException:
+        with suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    return (int(result[0]) if result else 0), size, digest
 
 
 def _string_literal(text: str) -> str:

@@ -297,8 +297,8 @@ def build_worker(
     options: WorkerOptions | None = None,
     clock: Clock | None = None,
 ) -> Worker:
-    """A worker on the settings' metadata store, event store (DuckDB) and local blob store."""
-    from driverlens.engines import DuckDBEngine
+    """A worker on the settings' metadata store, event store, report engine and local blob store."""
+    from driverlens.engines.factory import engine_for
     from driverlens.events import event_store
     from driverlens.metadata.migrate import migrate_database
 
@@ -307,7 +307,7 @@ def build_worker(
     events = event_store(settings)
     return Worker(
         db,
-        DuckDBEngine(events),
+        engine_for(settings, events),
         LocalBlobStore(settings.blobs_dir, clock=clock),
         settings,
         clock,

@@ -20,7 +20,7 @@ HAVING
     "DriverName" LIKE 'nv%' OR "DriverName" = 'igdkmd64.sys'
   )
 ORDER BY
-  SUM("EventCount") DESC,
+  "SUM(EventCount)" DESC,
   "DriverName" ASC,
   "DriverVersion" ASC
 -- spark
@@ -45,7 +45,7 @@ HAVING
     `DriverName` LIKE 'nv%' OR `DriverName` = 'igdkmd64.sys'
   )
 ORDER BY
-  SUM(`EventCount`) DESC,
+  `SUM(EventCount)` DESC,
   `DriverName` ASC NULLS LAST,
   `DriverVersion` ASC NULLS LAST
 -- postgres
@@ -70,6 +70,6 @@ HAVING
     "DriverName" LIKE 'nv%' OR "DriverName" = 'igdkmd64.sys'
   )
 ORDER BY
-  SUM("EventCount") DESC NULLS LAST,
+  "SUM(EventCount)" DESC NULLS LAST,
   "DriverName" ASC,
   "DriverVersion" ASC

@@ -17,7 +17,7 @@ GROUP BY
   "FailureName",
   "FailureHash"
 ORDER BY
-  COUNT(DISTINCT "DeviceId") DESC,
+  "DCOUNT(DeviceId)" DESC,
   "DriverName" ASC,
   "DriverVersion" ASC,
   "FailureName" ASC,
@@ -41,7 +41,7 @@ GROUP BY
   `FailureName`,
   `FailureHash`
 ORDER BY
-  COUNT(DISTINCT `DeviceId`) DESC,
+  `DCOUNT(DeviceId)` DESC,
   `DriverName` ASC NULLS LAST,
   `DriverVersion` ASC NULLS LAST,
   `FailureName` ASC NULLS LAST,
@@ -65,7 +65,7 @@ GROUP BY
   "FailureName",
   "FailureHash"
 ORDER BY
-  COUNT(DISTINCT "DeviceId") DESC NULLS LAST,
+  "DCOUNT(DeviceId)" DESC NULLS LAST,
   "DriverName" ASC,
   "DriverVersion" ASC,
   "FailureName" ASC,

@@ -10,7 +10,7 @@ WHERE
 GROUP BY
   "DriverName"
 ORDER BY
-  COUNT(DISTINCT "DeviceId") DESC,
+  "DCOUNT(DeviceId)" DESC,
   "DriverName" ASC
 LIMIT 10
 -- spark
@@ -25,7 +25,7 @@ WHERE
 GROUP BY
   `DriverName`
 ORDER BY
-  COUNT(DISTINCT `DeviceId`) DESC,
+  `DCOUNT(DeviceId)` DESC,
   `DriverName` ASC NULLS LAST
 LIMIT 10
 -- postgres
@@ -40,6 +40,6 @@ WHERE
 GROUP BY
   "DriverName"
 ORDER BY
-  COUNT(DISTINCT "DeviceId") DESC NULLS LAST,
+  "DCOUNT(DeviceId)" DESC NULLS LAST,
   "DriverName" ASC
 LIMIT 10
