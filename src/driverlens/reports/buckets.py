@@ -16,8 +16,8 @@ from driverlens.compiler import DataWindow
 from driverlens.engines import Engine
 from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata.database import Database
-from driverlens.reports.caller import Caller
 from driverlens.reports.cabs import collected_cab_ids
+from driverlens.reports.caller import Caller
 from driverlens.reports.glance import day_range, last_days, run_glance, where
 
 BUCKET_DAYS = 90
