@@ -23,6 +23,9 @@ MAX_OPTIONS = 100
 HISTORY_DAYS = 90
 
 _TOTALS = ["SUM(EventCount)", "DCOUNT(DeviceId)"]
+# Distinct devices only per day: a distinct count per bucket or driver version costs several times the
+# rest of the page on a 10M-event store (see docs/benchmarks.md), and the tables need events only.
+_EVENTS = ["SUM(EventCount)"]
 _BY_EVENTS = [{"attribute": "SUM(EventCount)", "sort": "desc"}]
 
 
@@ -38,7 +41,6 @@ class BucketRow:
     failure_hash: str
     name: str
     events: int
-    devices: int
     first_seen: date | None = None
 
 
@@ -47,7 +49,6 @@ class DriverRow:
     driver: str
     version: str
     events: int
-    devices: int
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ def overview(
     top = run(
         {
             "projection": ["FailureHash"],
-            "aggregation": {"aggregatedColumns": [*_TOTALS, "MIN(FailureName)"]},
+            "aggregation": {"aggregatedColumns": [*_EVENTS, "MIN(FailureName)"]},
             "orderby": _BY_EVENTS,
             "limit": TOP_BUCKETS,
         },
@@ -109,7 +110,7 @@ def overview(
         {
             "projection": ["FailureHash"],
             "aggregation": {
-                "aggregatedColumns": [*_TOTALS, "MIN(FailureName)", "MIN(FailureDate)"],
+                "aggregatedColumns": [*_EVENTS, "MIN(FailureName)", "MIN(FailureDate)"],
                 "condition": where({"attribute": "MIN(FailureDate)", "operator": "GTE", "value": since}),
             },
             "orderby": _BY_EVENTS,
@@ -121,7 +122,7 @@ def overview(
     drivers = run(
         {
             "projection": ["DriverName", "DriverVersion"],
-            "aggregation": {"aggregatedColumns": _TOTALS},
+            "aggregation": {"aggregatedColumns": _EVENTS},
             "orderby": _BY_EVENTS,
             "limit": TOP_DRIVERS,
         },
@@ -131,11 +132,9 @@ def overview(
         window=window,
         filters=filters,
         series=series,
-        top_buckets=[BucketRow(str(h), str(n), _int(e), _int(d)) for h, e, d, n in top],
-        new_buckets=[
-            BucketRow(str(h), str(n), _int(e), _int(d), date.fromisoformat(f)) for h, e, d, n, f in new
-        ],
-        drivers=[DriverRow(str(n or ""), str(v or ""), _int(e), _int(d)) for n, v, e, d in drivers],
+        top_buckets=[BucketRow(str(h), str(n), _int(e)) for h, e, n in top],
+        new_buckets=[BucketRow(str(h), str(n), _int(e), date.fromisoformat(f)) for h, e, n, f in new],
+        drivers=[DriverRow(str(n or ""), str(v or ""), _int(e)) for n, v, e in drivers],
     )
 
 
