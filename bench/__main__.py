@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS: list[str] = ["engine_bench", "runs_bench", "api_bench", "cabs_bench"]
+BENCHMARKS: list[str] = ["engine_bench", "runs_bench", "api_bench", "cabs_bench", "dashboard_bench"]
 
 
 def main() -> int:

@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     )
     cab_max_files: int = Field(64, ge=1, le=10_000, description="Most files one cabinet may hold.")
     rate_limit_per_minute: int = Field(600, ge=1, description="Requests per minute per client (429 above).")
+    ui_enabled: bool = Field(True, description="Serve the partner dashboard under /ui (false turns it off).")
+    ui_session_hours: float = Field(
+        8.0, gt=0, le=24 * 7, description="Lifetime of a dashboard sign-in (it ends at sign-out too)."
+    )
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
     azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
     azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")

@@ -84,6 +84,11 @@ def create_app(
         metrics=ctx.metrics,
         large_bodies={collector.UPLOAD_PATH: settings.cab_max_bytes},
     )
+    if settings.ui_enabled:
+        # Imported here: an API without the dashboard never loads Jinja2 or the page modules.
+        from driverlens.web import install_dashboard
+
+        install_dashboard(app)
     _install_openapi(app, [*routers, *extra_routers])
     ctx.metrics.runs_by_state = partial(count_runs_by_state, ctx.db)
     return app

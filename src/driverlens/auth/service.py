@@ -168,7 +168,7 @@ def list_clients(session: Session, partner_name: str) -> list[Client]:
     return client_repo.list_clients(session, get_partner(session, partner_name).id)
 
 
-def _principal(client: Client) -> Principal:
+def principal_of(client: Client) -> Principal:
     partner = client.partner
     return Principal(
         partner_id=partner.id,
@@ -183,15 +183,19 @@ def _same_tenant(a: str, b: str) -> bool:
     return a.strip().lower() == b.strip().lower()
 
 
-def authenticate_client(session: Session, tenant_id: str, client_id: str, secret: str) -> Principal:
-    """Check client credentials presented at ``/{tenant_id}/oauth2/token``.
+def authenticate_client(session: Session, tenant_id: str | None, client_id: str, secret: str) -> Principal:
+    """Check client credentials presented at ``/{tenant_id}/oauth2/token`` (or at the dashboard's
+    sign-in, which passes no tenant: client ids are unique across tenants).
 
     An unknown client, a client of another tenant and a wrong secret all fail the same way (and take the
     same time); that a client was revoked is only said to someone who holds its secret.
     """
     client = client_repo.find_client(session, client_id.strip(), include_revoked=True)
     valid = verify_secret(secret, client.secret_hash if client is not None else DUMMY_HASH)
-    if client is None or not valid or not _same_tenant(client.partner.tenant_id, tenant_id):
+    wrong_tenant = (
+        client is not None and tenant_id is not None and not _same_tenant(client.partner.tenant_id, tenant_id)
+    )
+    if client is None or not valid or wrong_tenant:
         raise Unauthorized(
             "invalid_client: client authentication failed; check the tenant id in the URL, "
             "client_id and client_secret",
@@ -199,7 +203,7 @@ def authenticate_client(session: Session, tenant_id: str, client_id: str, secret
         )
     if client.revoked_at is not None:
         raise Unauthorized("invalid_client: this client has been revoked", target="client_id")
-    return _principal(client)
+    return principal_of(client)
 
 
 def principal_from_claims(session: Session, claims: Mapping[str, Any]) -> Principal:
@@ -213,4 +217,4 @@ def principal_from_claims(session: Session, claims: Mapping[str, Any]) -> Princi
         raise Unauthorized("invalid token: its client application is not registered for its tenant")
     if client.revoked_at is not None:
         raise Unauthorized("invalid token: its client has been revoked")
-    return _principal(client)
+    return principal_of(client)

@@ -20,6 +20,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+
 from driverlens.blobs.store import BlobStore
 from driverlens.cabs.cabinet import Cabinet, CabLimits, open_cabinet
 from driverlens.cabs.dumps import DumpFacts, read_dump
@@ -31,6 +33,7 @@ from driverlens.metadata.repositories import cabs as cab_repo
 from driverlens.settings import Settings
 
 MAX_TARGETS = 1000
+MAX_LISTED_EVENTS = 1000  # an answer lists at most this many linked EventIds (eventsLinked counts all)
 _CHUNK = 500
 _ID = re.compile(r"[A-Za-z0-9{}_.:-]{1,64}")
 # FailureName as the buckets are named: "<bugcheck>_<module>!<symbol>", e.g. "0x9F_nvlddmkm!PowerWait".
@@ -265,26 +268,21 @@ def store_cab(
     mismatch = bucket_mismatch(facts, failure_names)
     key = cab_blob_key(digest)
     size = path.stat().st_size
-    with db.session() as session:
-        created = cab_repo.find_by_sha256(session, digest) is None
     stored_blob = False
-    if created and not blobs.exists(key):
+    if not _is_recorded(db, digest) and not blobs.exists(key):
         blobs.put_file(key, path, move=move)
         stored_blob = True
+    expanded = (cabinet.expanded_size, len(cabinet.members))
+    row = cab_row(facts, digest, key, size, expanded, mismatch, collected_by, now)
     try:
-        with db.write_session() as session:
-            cab = cab_repo.find_by_sha256(session, digest)
-            if cab is None:
-                expanded = (cabinet.expanded_size, len(cabinet.members))
-                row = cab_row(facts, digest, key, size, expanded, mismatch, collected_by, now)
-                cab = cab_repo.add_cab(session, **row)
-            elif mismatch and not cab.bucket_mismatch:
-                cab.bucket_mismatch = mismatch
-            pairs = [(h, e) for h, e in links if h != cab.cab_id_hash]
-            added, _ = cab_repo.link_events(session, cab, pairs, now=now, skip_taken=skip_taken)
-            mismatch = cab.bucket_mismatch
+        try:
+            created, added, mismatch = _register(db, row, links, now, skip_taken)
+        except IntegrityError:
+            # The same file (or the same event link) was committed by a concurrent upload between our
+            # look-up and our insert; its row exists now, so doing it again adds only what is missing.
+            created, added, mismatch = _register(db, row, links, now, skip_taken)
     except BaseException:
-        if stored_blob:
+        if stored_blob and not _is_recorded(db, digest):  # never delete a blob another upload recorded
             blobs.delete(key)
         raise
     return Collected(
@@ -297,8 +295,30 @@ def store_cab(
         expanded_size=cabinet.expanded_size,
         file_count=len(cabinet.members),
         bucket_mismatch=mismatch,
-        event_ids=sorted({e for _, e in links}),
+        event_ids=sorted({e for _, e in links})[:MAX_LISTED_EVENTS],
     )
+
+
+def _register(
+    db: Database, row: dict[str, Any], links: list[tuple[str, str]], now: datetime, skip_taken: bool
+) -> tuple[bool, int, str | None]:
+    """The CAB's row (inserted unless there) and its links, in one transaction: (inserted, links added,
+    bucket mismatch on record)."""
+    with db.write_session() as session:
+        cab = cab_repo.find_by_sha256(session, row["sha256"])
+        inserted = cab is None
+        if cab is None:
+            cab = cab_repo.add_cab(session, **row)
+        elif row["bucket_mismatch"] and not cab.bucket_mismatch:
+            cab.bucket_mismatch = row["bucket_mismatch"]
+        pairs = [(h, e) for h, e in links if h != cab.cab_id_hash]
+        added, _ = cab_repo.link_events(session, cab, pairs, now=now, skip_taken=skip_taken)
+        return inserted, added, cab.bucket_mismatch
+
+
+def _is_recorded(db: Database, digest: str) -> bool:
+    with db.session() as session:
+        return cab_repo.find_by_sha256(session, digest) is not None
 
 
 def cab_row(

@@ -15,6 +15,7 @@ from driverlens.metadata.models import (
     RunState,
     Template,
     TemplateVersion,
+    WebSession,
 )
 from driverlens.metadata.types import UtcDateTime
 
@@ -34,4 +35,5 @@ __all__ = [
     "Template",
     "TemplateVersion",
     "UtcDateTime",
+    "WebSession",
 ]

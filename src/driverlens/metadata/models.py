@@ -311,3 +311,16 @@ class CabLink(Base):
     event_cab_id_hash: Mapped[str] = mapped_column(String(64))
     event_id: Mapped[str] = mapped_column(String(64))
     linked_at: Mapped[datetime]
+
+
+class WebSession(Base):
+    """A dashboard sign-in. Only a hash of the cookie's token is kept, so a copy of the database
+    cannot be replayed as a session; the CSRF token is per session and checked on every form post."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_pk: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)

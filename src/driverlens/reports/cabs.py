@@ -111,6 +111,12 @@ def _with_files(db: Database, rows: list[CabRow]) -> list[CabRow]:
     ]
 
 
+def collected_cab_ids(db: Database, cab_id_hashes: list[str]) -> set[str]:
+    """Which of these CabIdHashes have a collected cabinet (the others cannot be downloaded)."""
+    rows = [CabRow(None, None, "", h, date.min, datetime.min) for h in cab_id_hashes]
+    return {row.cab_id_hash for row in _with_files(db, rows)}
+
+
 def find_cab(
     events: EventStore,
     db: Database,

@@ -58,6 +58,12 @@ class ReportDataItem:
         }
 
 
+def run_filename(report_id: int, due: datetime, manual: bool, fmt: str) -> str:
+    """The file name a run's download is offered under."""
+    stamp = due.strftime("%Y%m%dT%H%M%SZ")
+    return f"report-{report_id}-{stamp}{'-manual' if manual else ''}.{fmt}"
+
+
 def parse_date_range(start: str | None, end: str | None) -> tuple[date, date]:
     """``startDate``/``endDate`` query values (yyyy-mm-dd, both required, end not before start)."""
     problems: list[Problem] = []
@@ -114,8 +120,6 @@ def report_data(
     for due, state, blob_key, manual, fmt, sha256 in rows:
         location = ""
         if state is RunState.COMPLETED and blob_key:
-            stamp = due.strftime("%Y%m%dT%H%M%SZ")
-            filename = f"report-{report_id}-{stamp}{'-manual' if manual else ''}.{fmt}"
-            location = link_for(blob_key, filename, sha256 or None)
+            location = link_for(blob_key, run_filename(report_id, due, manual, fmt), sha256 or None)
         items.append(ReportDataItem(due, state, location, (sha256 or None) if location else None))
     return items

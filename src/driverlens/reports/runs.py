@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from driverlens.metadata import CallbackAttempt, CallbackDelivery, Run
+from driverlens.errors import NotFound
+from driverlens.metadata import CallbackAttempt, CallbackDelivery, Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.reports.caller import Caller
+from driverlens.reports.reportdata import LinkMaker, run_filename
 from driverlens.reports.scheduled import owned_report
 from driverlens.reports.timestamps import iso_utc
 
@@ -104,3 +106,15 @@ def run_history(db: Database, caller: Caller, report_id: int) -> list[RunHistory
             )
             for run in runs
         ]
+
+
+def run_file_link(db: Database, caller: Caller, report_id: int, run_id: int, link_for: LinkMaker) -> str:
+    """A fresh signed link to the file of one completed run of one of the caller's reports."""
+    with db.session() as session:
+        report = owned_report(session, caller, report_id)
+        run = session.get(Run, run_id)
+    if run is None or run.report_id != report.id or run.state is not RunState.COMPLETED or not run.location:
+        raise NotFound(f"report {report_id} has no downloadable run {run_id}", target="runId")
+    return link_for(
+        run.location, run_filename(report_id, run.due_at, run.manual, run.format), run.sha256 or None
+    )

@@ -4,7 +4,15 @@ Every function that takes a ``partner_id`` filters by it: another partner's id l
 Timestamps come from the caller (the injected clock), never from the database.
 """
 
-from driverlens.metadata.repositories import cabs, clients, collectors, partners, reports, templates
+from driverlens.metadata.repositories import (
+    cabs,
+    clients,
+    collectors,
+    partners,
+    reports,
+    templates,
+    web_sessions,
+)
 from driverlens.metadata.repositories.partners import Entitlements
 from driverlens.metadata.repositories.reports import UNSET
 from driverlens.metadata.repositories.templates import StoredTemplate
@@ -19,4 +27,5 @@ __all__ = [
     "partners",
     "reports",
     "templates",
+    "web_sessions",
 ]

@@ -1,7 +1,7 @@
 """Runs record how fresh their data was: the event table version read and its newest event time.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-12-05 06:35:00
 """
 
@@ -14,8 +14,8 @@ from alembic import op
 
 from driverlens.metadata.types import UtcDateTime
 
-revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0002"
+revision: str = "0004"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
