@@ -75,7 +75,7 @@ def loads(text: str | bytes) -> Any:
     text = text.removeprefix("\ufeff")
     stripped = strip_comments(text)
     try:
-        return json.loads(
+        decoded = json.loads(
             stripped, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates
         )
     except json.JSONDecodeError as exc:
@@ -86,6 +86,48 @@ def loads(text: str | bytes) -> Any:
         raise ValidationFailed([Problem("", f"body is not valid JSON: {exc}")]) from exc
     except RecursionError as exc:
         raise ValidationFailed([Problem("", "body is nested too deeply")]) from exc
+    # A \\uD800 escape decodes to a lone surrogate: not Unicode, so no database, engine or UTF-8 encoder
+    # downstream can take it. Refused here, at the door, on its path.
+    if "\\u" in stripped or not stripped.isascii():
+        problems = surrogate_problems(decoded, "")
+        if problems:
+            raise ValidationFailed(problems)
+    return decoded
+
+
+def has_surrogate(text: str) -> bool:
+    """True when ``text`` holds a lone UTF-16 surrogate (U+D800..U+DFFF), which is not valid Unicode."""
+    return _SURROGATE.search(text) is not None
+
+
+def surrogate_problems(value: Any, path: str) -> list[Problem]:
+    """A problem for every key or string in ``value`` that holds a lone surrogate."""
+    problems: list[Problem] = []
+    if isinstance(value, str):
+        if has_surrogate(value):
+            problems.append(Problem(path, _SURROGATE_MESSAGE))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = join_path(path, _safe_key(key))
+            if has_surrogate(key):
+                problems.append(Problem(where, "this key " + _SURROGATE_MESSAGE.removeprefix("the value ")))
+            problems.extend(surrogate_problems(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problems.extend(surrogate_problems(item, join_path(path, index)))
+    return problems
+
+
+def _safe_key(key: str) -> str:
+    """A key fit to appear in a problem path: lone surrogates become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", key)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_MESSAGE = (
+    "the value holds a lone UTF-16 surrogate (an escape such as \\ud800 without its pair), which is not "
+    "valid Unicode; send valid UTF-8 text"
+)
 
 
 def echo(value: Any) -> Any:

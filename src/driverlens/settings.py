@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,7 +11,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development"}
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "development", "password", "default", "test"}
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 10
+MIN_SECRET_BITS = 100.0
 
 
 class Settings(BaseSettings):
@@ -18,7 +23,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DRIVERLENS_", extra="ignore")
 
     environment: Literal["development", "production"] = Field(
-        "development", description="`production` refuses placeholder secrets at start-up."
+        "development", description="Deployment kind; `production` is recorded for operators and logs."
     )
     data_dir: Path = Field(Path("./var"), description="Directory that holds everything the service writes.")
     database_url: str = Field(
@@ -34,8 +39,11 @@ class Settings(BaseSettings):
     )
     token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of issued access tokens.")
     link_secret: str = Field(
-        "development",
-        description="HMAC key for signed download links (more keys: <data dir>/link-keys.json).",
+        "",
+        description=(
+            "HMAC secret for signed download links. Empty: a random key generated into "
+            "<data dir>/link-keys.json on first start. When set, at least 32 characters of real entropy."
+        ),
     )
     link_lifetime_hours: float = Field(12.0, gt=0, le=12, description="Lifetime of signed download links.")
     event_retention_days: int = Field(90, ge=1, description="Failure events older than this are purged.")
@@ -77,9 +85,16 @@ class Settings(BaseSettings):
     azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")
 
     @model_validator(mode="after")
-    def _refuse_placeholders_in_production(self) -> Settings:
-        if self.environment == "production" and self.link_secret in PLACEHOLDER_SECRETS:
-            raise ValueError("DRIVERLENS_LINK_SECRET must be set to a real secret in production")
+    def _refuse_weak_link_secret(self) -> Settings:
+        # Any environment: a guessable secret lets anyone sign a link to any partner's report file.
+        if self.link_secret:
+            weakness = link_secret_weakness(self.link_secret)
+            if weakness is not None:
+                raise ValueError(
+                    f"DRIVERLENS_LINK_SECRET is refused: {weakness}. Leave it unset (a random key is then "
+                    "generated into the data dir) or set it to the output of "
+                    '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`'
+                )
         return self
 
     @property
@@ -98,6 +113,28 @@ class Settings(BaseSettings):
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+def link_secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign download links, or None when it is fine.
+
+    Length and distinct characters catch short and repetitive secrets; a Shannon estimate over the
+    characters (bits per character times length) catches long but low-variety ones; a secret that is a
+    repetition of a shorter text, or a known placeholder, is refused outright.
+    """
+    if secret.strip().lower() in PLACEHOLDER_SECRETS:
+        return "it is a placeholder value"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters, fewer than {MIN_SECRET_LENGTH}"
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return f"it uses only {len(set(secret))} distinct characters (at least {MIN_SECRET_DISTINCT} needed)"
+    if secret in (secret + secret)[1:-1]:
+        return "it repeats a shorter text"
+    counts = Counter(secret)
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return f"its estimated entropy is {bits:.0f} bits, below {MIN_SECRET_BITS:.0f}"
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -71,8 +72,16 @@ def enqueue_notice(sink: CallbackSink, session: Session, run: Run, url: str, sec
 
 
 def blob_key(partner_id: int, report_id: int, run_id: int, attempt: int, fmt: OutputFormat) -> str:
-    """Each attempt writes its own key, so a stale attempt can never overwrite a newer one's file."""
-    return f"reports/{partner_id}/{report_id}/{run_id}-{attempt}.{fmt.extension}"
+    """Each attempt writes its own key, so a stale attempt can never overwrite a newer one's file.
+
+    The random part makes the name unguessable: knowing the ids is not enough to name a file, so a leaked
+    link key alone does not open every partner's reports.
+    """
+    return f"{attempt_prefix(partner_id, report_id, run_id, attempt)}{secrets.token_hex(16)}.{fmt.extension}"
+
+
+def attempt_prefix(partner_id: int, report_id: int, run_id: int, attempt: int) -> str:
+    return f"reports/{partner_id}/{report_id}/{run_id}-{attempt}-"
 
 
 def load_context(db: Database, run: Run) -> RunContext:
@@ -224,7 +233,9 @@ class RunExecutor:
         )
         self._notify("committed", done, attempt)
         for earlier in range(1, attempt):  # files of attempts whose worker died between put and commit
-            self.blobs.delete(blob_key(context.partner.id, context.report.id, run.id, earlier, fmt))
+            prefix = attempt_prefix(context.partner.id, context.report.id, run.id, earlier)
+            for stale in self.blobs.keys_starting(prefix):
+                self.blobs.delete(stale)
 
     def _fail(self, run: Run, worker_id: str, attempt: int, context: RunContext | None, message: str) -> None:
         try:

@@ -1,0 +1,126 @@
+"""Issue 10 (hardening): each defect the hostile review found, shown fixed against the real app."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from driverlens.blobs.keyring import derived_key
+from driverlens.blobs.links import LinkSigner
+from driverlens.clock import SystemClock
+from tests.api.conftest import IHV, IHV2
+from tests.api.helpers import ihv_template, run_due_runs
+from tests.api.inproc import InProcess
+
+TEMPLATES = "/analytics/driver/reporttemplate"
+BASE = '{"view":"IHVDriver","projection":["DriverName"],"dateRange":{"reportPeriod":"Last7Days"}%s}'
+
+
+def post_raw(inproc: InProcess, path: str, raw: str, who: str = IHV) -> Any:
+    headers = {"Content-Type": "application/json"}
+    return inproc.request("POST", path, who, content=raw.encode("utf-8"), headers=headers)
+
+
+def predicate(attribute: str, operator: str, value: str) -> str:
+    item = {"attribute": attribute, "operator": operator, "value": "VALUE"}
+    return ',"condition":{"and":[' + json.dumps(item).replace('"VALUE"', value) + "]}"
+
+
+# --- 1. Invalid Unicode ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "target"),
+    [
+        (BASE % predicate("DriverName", "EQ", r'"\ud800"'), "condition.and[0].value"),
+        (BASE % predicate("DriverName", "EQ", r'"abc\udfffdef"'), "condition.and[0].value"),
+        (BASE % predicate("DriverName", "IN", r'["ok", "\ud83d"]'), "condition.and[0].value[1]"),
+        (BASE % r',"\ud800x":1', "\ufffdx"),
+        (BASE % r',"condition":{"and":[{"\udc00":"DriverName"}]}', "condition.and[0].\ufffd"),
+    ],
+)
+@pytest.mark.parametrize("path", [TEMPLATES, TEMPLATES + "/preview"])
+def test_lone_surrogates_are_refused_at_the_door(inproc: InProcess, raw: str, target: str, path: str) -> None:
+    response = post_raw(inproc, path, raw)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["code"] == "InvalidInput" and error["target"] == target
+    assert "lone UTF-16 surrogate" in error["message"]
+    # The list stays readable (before the fix it answered 500 until the template was deleted).
+    assert inproc.request("GET", TEMPLATES, IHV).status_code == 200
+
+
+def test_a_valid_surrogate_pair_is_accepted(inproc: InProcess) -> None:
+    response = post_raw(inproc, TEMPLATES, BASE % predicate("DriverName", "EQ", r'"\ud83d\ude00.sys"'))
+    assert response.status_code == 201, response.text
+
+
+def test_envelope_never_fails_to_serialise_a_surrogate() -> None:
+    from driverlens.api.envelope import error_item, failure
+
+    body = bytes(failure(400, [error_item("InvalidInput", "bad \ud800 key", "\ud800", "t")]).body)
+    assert json.loads(body)["errors"][0]["target"] == "\ufffd"
+
+
+# --- 2. Timestamps near the limits -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("extra", "target"),
+    [
+        (predicate("FailureDateTime", "GT", '"0001-01-01T00:00:00+14:00"'), "condition.and[0].value"),
+        (predicate("FailureDateTime", "LT", '"9999-12-31T23:59:59-14:00"'), "condition.and[0].value"),
+        (predicate("CabCollectionTime", "GTE", '"0001-01-01T05:00:00+05:01"'), "condition.and[0].value"),
+        (
+            ',"aggregation":{"aggregatedColumns":["MAX(FailureDateTime)"],"condition":{"and":['
+            '{"attribute":"MAX(FailureDateTime)","operator":"GT","value":"9999-12-31T23:59:59-14:00"}]}}',
+            "aggregation.condition.and[0].value",
+        ),
+    ],
+)
+@pytest.mark.parametrize("path", [TEMPLATES, TEMPLATES + "/preview"])
+def test_timestamps_that_overflow_in_utc_are_a_400(
+    inproc: InProcess, extra: str, target: str, path: str
+) -> None:
+    response = post_raw(inproc, path, BASE % extra)
+    assert response.status_code == 400, response.text
+    (error,) = response.json()["errors"]
+    assert error["target"] == target and "outside years 1 to 9999" in error["message"]
+
+
+def test_timestamps_at_the_limits_without_overflow_still_work(inproc: InProcess) -> None:
+    for value in ('"0001-01-01T00:00:00Z"', '"9999-12-31T23:59:59+00:00"', '"0001-01-01T14:00:00+14:00"'):
+        response = post_raw(inproc, TEMPLATES + "/preview", BASE % predicate("FailureDateTime", "GT", value))
+        assert response.status_code == 200, response.text
+
+
+# --- 3. Forgeable links --------------------------------------------------------------------------------
+
+
+def test_links_signed_with_the_old_default_secret_are_refused(inproc: InProcess) -> None:
+    """Before the fix anyone could sign reports/<p>/<r>/<run>-<attempt>.csv with "development"."""
+    template = inproc.request("POST", TEMPLATES, IHV2, json=ihv_template()).json()["data"]["templateId"]
+    start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    schedule = {"startTime": start, "recurrenceInterval": 24, "recurrence": 1}
+    body = {"templateId": template, "schedule": schedule}
+    report = inproc.request("POST", "/analytics/driver/report", IHV2, json=body).json()["data"]["reportId"]
+    run_due_runs(inproc.settings.data_dir)
+    day = start[:10]
+    data = inproc.request("GET", f"/analytics/driver/reportdata/{report}?startDate={day}&endDate={day}", IHV2)
+    (row,) = data.json()["data"]
+    assert row["ReportStatus"] == "Completed"
+    parts = urlsplit(row["ReportLocation"])
+    assert inproc.client.get(f"{parts.path}?{parts.query}").status_code == 200
+    key = parts.path.removeprefix("/files/")
+    name = key.rsplit("/", 1)[1]
+    assert len(name.split("-")[2].split(".")[0]) == 32  # 128 random bits: the ids do not name the file
+    kid, secret = derived_key("development")
+    forged = LinkSigner({kid: secret}, kid, timedelta(hours=12), SystemClock()).sign(key)
+    response = inproc.client.get(forged.path_and_query)
+    assert response.status_code == 403
+    query = parse_qs(parts.query)
+    assert query["kid"][0].startswith("g-")  # the generated key signs
