@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "development", "password", "default", "test"}
@@ -80,6 +81,30 @@ class Settings(BaseSettings):
     ui_session_hours: float = Field(
         8.0, gt=0, le=24 * 7, description="Lifetime of a dashboard sign-in (it ends at sign-out too)."
     )
+    partner_max_active_runs: int = Field(
+        20, ge=1, description="Runs one partner may have queued or running at once (manual runs: 429 above)."
+    )
+    max_catch_up_runs: int = Field(
+        3, ge=1, description="Missed runs of one schedule queued at a time (the rest follow as they finish)."
+    )
+    partner_max_stored_bytes: int = Field(
+        2_000_000_000,
+        ge=1,
+        description="Bytes of report files one partner may keep (new runs refused above).",
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: the peer "
+            "address is the client, whatever headers say."
+        ),
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time a client has to send a request's line and headers (408 after)."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Time a client has to send a request's whole body (408 after)."
+    )
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
     azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
     azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")
@@ -96,6 +121,17 @@ class Settings(BaseSettings):
                     '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`'
                 )
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"DRIVERLENS_TRUSTED_PROXIES: {part.strip()!r} is not a CIDR") from exc
+        return value
 
     @property
     def metadata_url(self) -> str:

@@ -12,9 +12,9 @@ import pytest
 from driverlens.blobs.keyring import derived_key
 from driverlens.blobs.links import LinkSigner
 from driverlens.clock import SystemClock
-from tests.api.conftest import IHV, IHV2
+from tests.api.conftest import EMPTY, IHV, IHV2
 from tests.api.helpers import ihv_template, run_due_runs
-from tests.api.inproc import InProcess
+from tests.api.inproc import InProcess, start_in_process
 
 TEMPLATES = "/analytics/driver/reporttemplate"
 BASE = '{"view":"IHVDriver","projection":["DriverName"],"dateRange":{"reportPeriod":"Last7Days"}%s}'
@@ -124,3 +124,47 @@ def test_links_signed_with_the_old_default_secret_are_refused(inproc: InProcess)
     assert response.status_code == 403
     query = parse_qs(parts.query)
     assert query["kid"][0].startswith("g-")  # the generated key signs
+
+
+# --- 6. Per-partner limits -------------------------------------------------------------------------------
+
+
+def schedule_now(inproc: InProcess, who: str, **schedule: Any) -> int:
+    template = inproc.request("POST", TEMPLATES, who, json=ihv_template()).json()["data"]["templateId"]
+    start = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    body = {"templateId": template, "schedule": {"startTime": start, "recurrenceInterval": 24, **schedule}}
+    response = inproc.request("POST", "/analytics/driver/report", who, json=body)
+    assert response.status_code == 201, response.text
+    return int(response.json()["data"]["reportId"])
+
+
+def test_manual_runs_beyond_the_partner_limit_are_a_429(inproc_data: tuple[Any, Any]) -> None:
+    data_dir, partners = inproc_data
+    for limited in start_in_process(data_dir, partners, partner_max_active_runs=3):
+        report = schedule_now(limited, EMPTY, recurrence=1)  # its run 0 is planned by a worker later
+        run_path = f"/analytics/driver/report/{report}/run"
+        statuses = [limited.request("POST", run_path, EMPTY) for _ in range(4)]
+        assert [r.status_code for r in statuses] == [201, 201, 201, 429]
+        (error,) = statuses[3].json()["errors"]
+        assert error["code"] == "RunQuotaExceeded" and "at once is 3" in error["message"]
+        assert statuses[3].headers["Retry-After"] == "60"
+        run_due_runs(data_dir)  # the queue drains: the partner may run again
+        again = limited.request("POST", f"/analytics/driver/report/{report}/run", EMPTY)
+        assert again.status_code == 201, again.text
+
+
+def test_a_partner_over_its_storage_gets_409_and_failed_runs(inproc_data: tuple[Any, Any]) -> None:
+    data_dir, partners = inproc_data
+    for limited in start_in_process(data_dir, partners, partner_max_stored_bytes=1):
+        report = schedule_now(limited, EMPTY, recurrence=1)
+        run_due_runs(data_dir)  # completes under the default limit: now over a 1-byte limit
+        refused = limited.request("POST", f"/analytics/driver/report/{report}/run", EMPTY)
+        assert refused.status_code == 409, refused.text
+        (error,) = refused.json()["errors"]
+        assert error["code"] == "StorageQuotaExceeded"
+        assert "DELETE /analytics/driver/report" in error["message"]
+        # A scheduled run that falls due anyway fails with the same advice instead of filling the disk.
+        second = schedule_now(limited, EMPTY, recurrence=1)
+        run_due_runs(data_dir, partner_max_stored_bytes=1)
+        (run,) = limited.request("GET", f"/analytics/driver/report/{second}/runs", EMPTY).json()["data"]
+        assert run["ReportStatus"] == "Failed" and "DELETE /analytics/driver/report" in run["error"]

@@ -83,6 +83,7 @@ def create_app(
         max_body_bytes=settings.max_body_bytes,
         metrics=ctx.metrics,
         large_bodies={collector.UPLOAD_PATH: settings.cab_max_bytes},
+        body_timeout_s=settings.body_timeout_seconds,
     )
     if settings.ui_enabled:
         # Imported here: an API without the dashboard never loads Jinja2 or the page modules.

@@ -32,6 +32,7 @@ def serve(
     import uvicorn
 
     from driverlens.api import create_app
+    from driverlens.api.slowclients import bounded_protocol
     from driverlens.blobs import redact
     from driverlens.metadata.migrate import migrate
 
@@ -51,7 +52,16 @@ def serve(
         handle = start_in_process_worker(settings, concurrency=concurrency)
     log.info("DriverLens API at %s (worker: %s)", settings.public_base_url, "on" if worker else "off")
     config = uvicorn.Config(
-        app, host=host, port=port, access_log=False, log_config=None, log_level=log_level.lower()
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        log_level=log_level.lower(),
+        # Forwarded headers are weighed by the app against DRIVERLENS_TRUSTED_PROXIES (api/security.py);
+        # uvicorn's own handling would believe any local peer.
+        proxy_headers=False,
+        http=bounded_protocol(settings.header_timeout_seconds),
     )
     try:
         uvicorn.Server(config).run()

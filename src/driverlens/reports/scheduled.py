@@ -20,6 +20,7 @@ from driverlens.reports.templates import template_exists
 from driverlens.reports.timestamps import iso_utc
 from driverlens.runs import planner
 from driverlens.runs.manual import start_manual_run
+from driverlens.runs.quotas import PartnerLimits, check_new_manual_run
 
 # Checks a callback URL (SSRF guard): returns why it is refused, or None when it is allowed.
 CallbackCheck = Callable[[str], "str | None"]
@@ -204,7 +205,14 @@ def delete_report(db: Database, caller: Caller, report_id: int, now: datetime) -
             raise _not_found(report_id)
 
 
-def run_now(db: Database, caller: Caller, report_id: int, now: datetime) -> Run:
-    """Record an extra run due now (outside the schedule's count); the worker picks it up."""
+def run_now(
+    db: Database, caller: Caller, report_id: int, now: datetime, limits: PartnerLimits | None = None
+) -> Run:
+    """Record an extra run due now (outside the schedule's count); the worker picks it up.
+
+    Refused (429 or 409, saying what to do) when the partner is at its limit of queued runs or stored bytes.
+    """
     with db.write_session() as session:
-        return start_manual_run(session, owned_report(session, caller, report_id), now)
+        report = owned_report(session, caller, report_id)
+        check_new_manual_run(session, report.partner_id, limits or PartnerLimits())
+        return start_manual_run(session, report, now)

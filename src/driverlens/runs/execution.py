@@ -26,6 +26,7 @@ from driverlens.metadata import Partner, Report, Run, Template, TemplateVersion
 from driverlens.metadata.database import Database
 from driverlens.retry import RUN_RETRY, RetryPolicy
 from driverlens.runs import leases
+from driverlens.runs.quotas import storage_message, stored_bytes
 from driverlens.runs.schedule import run_window
 from driverlens.runs.states import LeaseLost, Outcome
 from driverlens.templates import parse_template
@@ -149,6 +150,7 @@ class RunExecutor:
     callbacks: CallbackSink | None = None
     listener: RunListener | None = None
     rng: random.Random | None = None
+    max_stored_bytes: int | None = None
 
     def _notify(self, event: str, run: Run, attempt: int) -> None:
         if self.listener is not None:
@@ -181,6 +183,12 @@ class RunExecutor:
         except (DriverLensError, ValueError) as exc:
             self._fail(run, worker_id, attempt, context, template_problem(exc, context.report.template_id))
             return
+        if self.max_stored_bytes is not None:
+            with self.db.session() as session:
+                used = stored_bytes(session, context.partner.id)
+            if used >= self.max_stored_bytes:
+                self._fail(run, worker_id, attempt, context, storage_message(used, self.max_stored_bytes))
+                return
         if (run.window_start, run.window_end) != (window.start, window.end):
             leases.record_window(self.db, run.id, worker_id, window.start, window.end)
         key = blob_key(context.partner.id, context.report.id, run.id, attempt, fmt)

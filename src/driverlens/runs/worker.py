@@ -93,6 +93,7 @@ class Worker:
             callbacks=callbacks,
             listener=listener,
             rng=random.Random(),
+            max_stored_bytes=settings.partner_max_stored_bytes,
         )
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -214,7 +215,7 @@ class Worker:
     def housekeeping(self) -> None:
         """One tick: plan due runs, deliver due callbacks, purge once a day."""
         now = self.clock.now()
-        planned = plan_due_runs(self.db, now)
+        planned = plan_due_runs(self.db, now, max_catch_up=self.settings.max_catch_up_runs)
         if planned:
             log.info("planned %d due runs", planned)
         if self.callbacks is not None:

@@ -26,6 +26,7 @@ from driverlens.auth.principal import Principal
 from driverlens.errors import ValidationFailed
 from driverlens.reports import reportdata, scheduled
 from driverlens.reports.timestamps import iso_utc
+from driverlens.runs.quotas import PartnerLimits
 
 router = APIRouter(prefix="/analytics/driver", tags=["scheduled reports"])
 
@@ -197,13 +198,14 @@ async def resume_report(
     status_code=201,
     summary="Start an extra run now (outside the schedule's count)",
     response_model=Envelope[RunStarted],
-    responses=errors(404),
+    responses=errors(404, 409),
 )
 async def run_report_now(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now())
+    limits = PartnerLimits.from_settings(ctx.settings)
+    run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now(), limits)
     data = {"reportId": report_id, "ReportDatetime": iso_utc(run.due_at), "ReportStatus": run.state.value}
     return ok(data, 201)
