@@ -92,6 +92,16 @@ class Settings(BaseSettings):
         ge=1,
         description="Bytes of report files one partner may keep (new runs refused above).",
     )
+    min_free_disk_bytes: int = Field(
+        100_000_000, ge=0, description="/healthz reports not ready when the data dir has less free space."
+    )
+    raw_csv_cells: bool = Field(
+        False,
+        description=(
+            "Write CSV/TSV text cells verbatim; by default a cell starting with = + - @ tab or CR gets a "
+            "leading ' so spreadsheets do not run it as a formula."
+        ),
+    )
     trusted_proxies: str = Field(
         "",
         description=(

@@ -9,9 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from driverlens.auth import service
 from driverlens.blobs.keyring import derived_key
 from driverlens.blobs.links import LinkSigner
+from driverlens.catalog import PartnerKind
 from driverlens.clock import SystemClock
+from driverlens.errors import Conflict
 from tests.api.conftest import EMPTY, IHV, IHV2
 from tests.api.helpers import ihv_template, run_due_runs
 from tests.api.inproc import InProcess, start_in_process
@@ -168,3 +171,86 @@ def test_a_partner_over_its_storage_gets_409_and_failed_runs(inproc_data: tuple[
         run_due_runs(data_dir, partner_max_stored_bytes=1)
         (run,) = limited.request("GET", f"/analytics/driver/report/{second}/runs", EMPTY).json()["data"]
         assert run["ReportStatus"] == "Failed" and "DELETE /analytics/driver/report" in run["error"]
+
+
+# --- 13. Callback hosts that do not resolve yet ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("https://hooks.not-live-yet.invalid/driverlens", 201),  # .invalid never resolves (RFC 2606)
+        ("https://split-horizon.partner.invalid:8443/x?y=1", 201),
+        ("http://10.0.0.1/hook", 400),  # literal address in a refused range: refused at once
+        ("http://[::1]/hook", 400),
+        ("http:///no-host", 400),
+        ("ftp://hooks.example.com/x", 400),
+        ("https://user:pw@hooks.example.com/x", 400),
+    ],
+)
+def test_callback_urls_at_scheduling(inproc: InProcess, url: str, status: int) -> None:
+    template = inproc.request("POST", TEMPLATES, IHV, json=ihv_template()).json()["data"]["templateId"]
+    body = {
+        "templateId": template,
+        "schedule": {"startTime": "2030-01-01T00:00:00Z", "recurrenceInterval": 24, "recurrence": 1},
+        "callbackUrl": url,
+    }
+    response = inproc.request("POST", "/analytics/driver/report", IHV, json=body)
+    assert response.status_code == status, response.text
+    if status == 400:
+        (error,) = response.json()["errors"]
+        assert error["target"] == "callbackUrl"
+
+
+# --- 12. Smaller ones --------------------------------------------------------------------------------------
+
+
+def test_links_to_a_deleted_reports_files_stop_working(inproc: InProcess) -> None:
+    report = schedule_now(inproc, IHV2, recurrence=1)
+    run_due_runs(inproc.settings.data_dir)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    data = inproc.request("GET", f"/analytics/driver/reportdata/{report}?startDate={day}&endDate={day}", IHV2)
+    (row,) = data.json()["data"]
+    link = urlsplit(row["ReportLocation"])
+    assert inproc.client.get(f"{link.path}?{link.query}").status_code == 200
+    assert inproc.request("DELETE", f"/analytics/driver/report/{report}", IHV2).status_code == 200
+    response = inproc.client.get(f"{link.path}?{link.query}")
+    assert response.status_code == 404, "a link to a deleted report's file must not keep working"
+
+
+def test_healthz_reports_a_full_disk(inproc_data: tuple[Any, Any]) -> None:
+    data_dir, partners = inproc_data
+    for full in start_in_process(data_dir, partners, min_free_disk_bytes=10**18):
+        response = full.client.get("/healthz")
+        assert response.status_code == 503
+        body = response.json()
+        assert body["ready"] is False and body["checks"]["disk"].startswith("failed: ")
+        assert "runs cannot write their files" in body["checks"]["disk"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/{tenant}/discovery/keys",
+        "/{tenant}/discovery/v2.0/keys",
+        "/{tenant}/.well-known/openid-configuration",
+        "/{tenant}/v2.0/.well-known/openid-configuration",
+    ],
+)
+def test_discovery_documents_only_for_known_tenants(inproc: InProcess, path: str) -> None:
+    known = inproc.partners[IHV].tenant_id
+    assert inproc.client.get(path.format(tenant=known)).status_code == 200
+    assert inproc.client.get(path.format(tenant=known.upper())).status_code == 200
+    for unknown in ("00000000-0000-0000-0000-000000000000", "anything-at-all", "common"):
+        response = inproc.client.get(path.format(tenant=unknown))
+        assert response.status_code == 404, response.text
+        assert response.json()["error"] == "invalid_tenant"
+
+
+@pytest.mark.parametrize(
+    "twin", ["contoso graphics", "CONTOSO GRAPHICS", "Contoso  Graphics", " Contoso\tGraphics "]
+)
+def test_partner_names_differing_only_in_case_or_spaces_are_refused(inproc: InProcess, twin: str) -> None:
+    db = inproc.client.app.state.ctx.db  # type: ignore[attr-defined]
+    with pytest.raises(Conflict, match="differing only in case or spaces"), db.session() as session:
+        service.add_partner(session, twin, PartnerKind.IHV)

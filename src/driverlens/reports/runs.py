@@ -19,6 +19,7 @@ from driverlens.reports.caller import Caller
 from driverlens.reports.reportdata import LinkMaker, run_filename
 from driverlens.reports.scheduled import owned_report
 from driverlens.reports.timestamps import iso_utc
+from driverlens.runs.failures import split_error
 
 MAX_RUNS = 500
 
@@ -52,6 +53,7 @@ class RunHistory:
                     for a in self.attempts
                 ],
             }
+        error_code, error = split_error(run.error)
         return {
             "runIndex": run.run_index,
             "manual": run.manual,
@@ -65,7 +67,8 @@ class RunHistory:
             "bytes": run.bytes,
             "sha256": run.sha256,
             "format": run.format,
-            "error": run.error,
+            "errorCode": error_code,
+            "error": error,
             "startedDatetime": _iso(run.started_at),
             "finishedDatetime": _iso(run.finished_at),
             "callback": callback,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from driverlens.blobs.store import BlobStore
 from driverlens.engines.formats import OutputFormat
 from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata import Report, Run
@@ -198,11 +199,22 @@ def resume_report(db: Database, caller: Caller, report_id: int, now: datetime) -
         return row.id
 
 
-def delete_report(db: Database, caller: Caller, report_id: int, now: datetime) -> None:
-    """Delete a scheduled report; no further run of it starts."""
+def delete_report(
+    db: Database, caller: Caller, report_id: int, now: datetime, blobs: BlobStore | None = None
+) -> None:
+    """Delete a scheduled report; no further run of it starts, and its files (with ``blobs``) go too.
+
+    Deleting the files makes every link already handed out for them fail at once (404) rather than
+    working until it expires, and frees the partner's storage allowance.
+    """
     with db.write_session() as session:
         if not repo.delete_report(session, partner_id=caller.partner_id, report_id=report_id, now=now):
             raise _not_found(report_id)
+        if blobs is None:
+            return
+        keys = repo.forget_report_files(session, report_id=report_id)
+    for key in keys:  # after the commit: a failed delete leaves an orphan for retention, not a dead row
+        blobs.delete(key)
 
 
 def run_now(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from driverlens.clock import ensure_utc
 from driverlens.metadata import Report, Run, RunState, Template
 from driverlens.metadata.database import Database
+from driverlens.runs.failures import RunErrorCode
 from driverlens.runs.states import LeaseLost, Outcome, record_transition, rowcount
 
 #: Tests switch this off to prove that the concurrency tests catch a missing lease check (the claim
@@ -54,7 +55,7 @@ def _holds_lease(worker_id: str, now: datetime, attempt: int | None) -> ColumnEl
 
 
 def abandoned_message(attempts: int) -> str:
-    return (
+    return f"{RunErrorCode.WORKER_LOST.value}: " + (
         f"the run stopped {attempts} times before finishing (the worker running it crashed or was "
         "killed, for example out of memory); narrow the template's projection or period, or start a "
         "manual run later"

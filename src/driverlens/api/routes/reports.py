@@ -23,6 +23,7 @@ from driverlens.api.schemas import (
 )
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
+from driverlens.callbacks.ssrf import UnresolvedHost
 from driverlens.errors import ValidationFailed
 from driverlens.reports import reportdata, scheduled
 from driverlens.reports.timestamps import iso_utc
@@ -41,6 +42,8 @@ def callback_check(ctx: ApiContext) -> scheduled.CallbackCheck:
     def check(url: str) -> str | None:
         try:
             ctx.callback_guard.check_url(url)
+        except UnresolvedHost:
+            return None  # well-formed; the name is resolved and checked again at every delivery
         except ValidationFailed as exc:
             return "; ".join(p.message for p in exc.problems())
         return None
@@ -157,7 +160,7 @@ async def delete_report(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, ctx.now())
+    await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, ctx.now(), ctx.blobs)
     return ok({"reportId": report_id})
 
 
