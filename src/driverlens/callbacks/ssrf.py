@@ -88,7 +88,7 @@ class UnresolvedHost(ValidationFailed):
 
 def _unresolved(url: str, message: str) -> UnresolvedHost:
     return UnresolvedHost(
-        [Problem(path="callbackUrl", message=message, value=url[:200], code="CallbackHostUnresolved")]
+        [Problem(path="callbackUrl", message=message, value=url[:200], code="InvalidCallbackUrl")]
     )
 
 
