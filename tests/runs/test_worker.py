@@ -294,10 +294,12 @@ def test_in_process_worker_for_serve(settings: Settings, make_report: MakeReport
 
 
 def test_callback_retry_policy_follows_the_settings(settings: Settings) -> None:
+    from driverlens.callbacks.dispatcher import CALLBACK_POLICY
     from driverlens.retry import CALLBACK_RETRY
     from driverlens.runs.worker import callback_retry
 
-    assert callback_retry(settings) == CALLBACK_RETRY
+    assert callback_retry(settings) == CALLBACK_POLICY
+    assert dataclasses.replace(CALLBACK_POLICY, permanent=(), transient=()) == CALLBACK_RETRY
     custom = settings.model_copy(update={"callback_max_attempts": 3, "callback_max_delay_seconds": 60.0})
     policy = callback_retry(custom)
     assert (policy.max_attempts, policy.max_delay_s, policy.base_delay_s) == (3, 60.0, 15.0)
