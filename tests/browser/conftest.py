@@ -1,6 +1,6 @@
 """Browser fixtures: a real headless Chromium (Debian's package) driven by Playwright, offline.
 
-- ``chromium``: the browser, one per test session. Skips with the reason when ``/usr/bin/chromium``
+- ``chromium``: the browser, one per test module. Skips with the reason when ``/usr/bin/chromium``
   (or ``DRIVERLENS_CHROMIUM``) is missing; fails instead when ``CI=true`` or
   ``DRIVERLENS_REQUIRE_BROWSER=1`` (``.ci/run`` sets it and installs the ``chromium`` package).
   Playwright only drives that binary: ``playwright install`` is never run and no browser is downloaded.
@@ -49,7 +49,9 @@ def _skip_or_fail(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session: while Playwright's sync API is open it keeps an asyncio loop running in
+# this thread, and a later test calling asyncio.run() would fail.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     if not os.access(CHROMIUM, os.X_OK):
         _skip_or_fail(f"no Chromium at {CHROMIUM}: install it with `apt-get install -y chromium`")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import typer
 
@@ -29,6 +30,23 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Serve the API (migrating the metadata store first) and, unless --no-worker, run reports too."""
+    listener = claim_port_or_exit(host, port)
+    run_server(listener, host, worker=worker, concurrency=concurrency, log_level=log_level)
+
+
+def claim_port_or_exit(host: str, port: int) -> socket.socket:
+    """The listening socket, claimed before anything else; a busy port ends the command with advice."""
+    from driverlens.cli.listen import PortUnavailable, claim_port
+
+    try:
+        return claim_port(host, port)
+    except PortUnavailable as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def run_server(listener: socket.socket, host: str, *, worker: bool, concurrency: int, log_level: str) -> None:
+    """Serve on a socket claimed with ``claim_port_or_exit`` (uvicorn listens on it as it is)."""
     import uvicorn
 
     from driverlens.api import create_app
@@ -40,6 +58,7 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
     )
     redact.install()
+    port = int(listener.getsockname()[1])
     settings = served_settings(get_settings(), host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.metadata_url)
@@ -64,7 +83,7 @@ def serve(
         http=bounded_protocol(settings.header_timeout_seconds),
     )
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
         if handle is not None:
             handle.stop()
