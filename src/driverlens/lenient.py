@@ -8,6 +8,7 @@ of a body before raising one ``ValidationFailed``.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -196,7 +197,8 @@ def canonical_keys(
             problems.append(
                 Problem(
                     join_path(path, raw_key),
-                    f"unknown key {echo_text(raw_key)}; allowed keys here: {describe_allowed(allowed)}",
+                    f"unknown key {echo_text(raw_key)}; {did_you_mean(raw_key, allowed)}"
+                    f"allowed keys here: {describe_allowed(allowed)}",
                     value=echo(raw_key),
                     code="UnknownKey",
                 )
@@ -224,6 +226,17 @@ def _members_by_lower_value(enum_cls: type[Enum]) -> dict[str, Enum]:
     return members
 
 
+def did_you_mean(raw: str, options: Sequence[str]) -> str:
+    """``"did you mean 'X'? "`` for the closest of ``options`` to a misspelled ``raw``, else ``""``.
+
+    Matched case-insensitively (names are), so the suggestion comes before the full list of allowed
+    values, which is long for columns.
+    """
+    by_lower = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(raw.strip().lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"did you mean '{by_lower[close[0]]}'? " if close else ""
+
+
 def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[Problem]]:
     """Match ``raw`` against the values of ``enum_cls``, trimmed and case-insensitively."""
     if isinstance(raw, str):
@@ -236,4 +249,5 @@ def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[P
     else:
         what = f"{echo_text(raw)} is not allowed (expected a string)"
     allowed = [str(member.value) for member in enum_cls]
-    return None, [Problem(path, f"{what}; allowed: {describe_allowed(allowed)}", value=echo(raw))]
+    guess = did_you_mean(raw, allowed) if isinstance(raw, str) else ""
+    return None, [Problem(path, f"{what}; {guess}allowed: {describe_allowed(allowed)}", value=echo(raw))]

@@ -55,7 +55,10 @@ class RunHistory:
             }
         error_code, error = split_error(run.error)
         return {
-            "runIndex": run.run_index,
+            # Extra runs count apart from the schedule: runIndex is the schedule's k (null for an extra
+            # run), manualIndex numbers the extra runs from 1.
+            "runIndex": None if run.manual else run.run_index,
+            "manualIndex": run.run_index + 1 if run.manual else None,
             "manual": run.manual,
             "ReportDatetime": iso_utc(run.due_at),
             "ReportStatus": run.state.value,

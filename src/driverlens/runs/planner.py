@@ -207,11 +207,18 @@ def apply_schedule_edit(session: Session, report: Report, now: datetime) -> int:
 
 
 def report_is_active(session: Session, report: Report) -> bool:
-    """``isActive`` of the contract: not paused, and some scheduled run has not ended yet."""
+    """``isActive`` of the contract: not paused, and not every run done: a scheduled run is still to
+    come, or some run (an extra one too) is pending, running or waiting for a retry. Without the second
+    part a report whose last run was being retried listed as done."""
     if report.is_paused:
         return False
     terminal = [s for s in RunState if s.is_terminal]
     ended = session.scalar(
         select(func.count()).where(Run.report_id == report.id, Run.manual.is_(False), Run.state.in_(terminal))
     )
-    return int(ended or 0) < report.recurrence
+    if int(ended or 0) < report.recurrence:
+        return True
+    unfinished = session.scalar(
+        select(func.count()).where(Run.report_id == report.id, Run.state.not_in(terminal))
+    )
+    return bool(unfinished)
