@@ -103,7 +103,11 @@ async def redoc(request: Request) -> Response:
 @router.get("/")
 async def landing(request: Request) -> Response:
     root = request.scope.get("root_path", "")
-    has_dashboard = any(getattr(r, "path", None) == DASHBOARD_PATH for r in request.app.routes)
+    has_dashboard = any(
+        str(getattr(r, "path", "")).rstrip("/") == DASHBOARD_PATH
+        or str(getattr(r, "path", "")).startswith(DASHBOARD_PATH + "/")
+        for r in request.app.routes
+    )
     return _page(HTMLResponse(landing_html(root, request.app.version, has_dashboard)))
 
 
