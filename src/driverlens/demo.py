@@ -130,8 +130,9 @@ def _has_cabs(db: Database) -> bool:
         return cab_repo.any_cab(session)
 
 
-def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int]:
-    """A report of the first demo IHV due now: a new schedule the first time, an extra run afterwards."""
+def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int, bool]:
+    """The first demo IHV's report: scheduled, first run due now, on the first start (``True``); later
+    starts find it and add nothing, so restarts do not pile extra runs onto it (``False``)."""
     demo = DEMO_PARTNERS[0]
     now = clock.now().replace(microsecond=0)
     with db.session() as session:
@@ -141,9 +142,7 @@ def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int]:
         caller = Principal(partner.id, partner.name, demo.kind, partner.tenant_id, client_id="demo")
         existing = report_repo.list_reports(session, partner_id=partner.id)
     if existing:
-        report_id = existing[0].id
-        scheduled.run_now(db, caller, report_id, now)
-        return demo.name, report_id
+        return demo.name, existing[0].id, False
     template_id = templates.create_template(db, caller, DEMO_TEMPLATE, now)
     body = {
         "templateId": template_id,
@@ -154,7 +153,7 @@ def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int]:
         },
     }
     report_id = scheduled.create_report(db, caller, body, now + timedelta(seconds=1), _no_callback)
-    return demo.name, report_id
+    return demo.name, report_id, True
 
 
 def _no_callback(url: str) -> None:

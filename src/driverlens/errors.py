@@ -75,6 +75,13 @@ class Conflict(DriverLensError):
     code = "Conflict"
 
 
+class RequestTimeout(DriverLensError):
+    """The client took longer than allowed to send its request."""
+
+    status = 408
+    code = "RequestTimeout"
+
+
 class PayloadTooLarge(DriverLensError):
     status = 413
     code = "PayloadTooLarge"

@@ -8,6 +8,7 @@ of a body before raising one ``ValidationFailed``.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import json
 import re
@@ -75,7 +76,7 @@ def loads(text: str | bytes) -> Any:
     text = text.removeprefix("\ufeff")
     stripped = strip_comments(text)
     try:
-        return json.loads(
+        decoded = json.loads(
             stripped, parse_constant=_reject_constant, object_pairs_hook=_object_without_duplicates
         )
     except json.JSONDecodeError as exc:
@@ -86,6 +87,48 @@ def loads(text: str | bytes) -> Any:
         raise ValidationFailed([Problem("", f"body is not valid JSON: {exc}")]) from exc
     except RecursionError as exc:
         raise ValidationFailed([Problem("", "body is nested too deeply")]) from exc
+    # A \\uD800 escape decodes to a lone surrogate: not Unicode, so no database, engine or UTF-8 encoder
+    # downstream can take it. Refused here, at the door, on its path.
+    if "\\u" in stripped or not stripped.isascii():
+        problems = surrogate_problems(decoded, "")
+        if problems:
+            raise ValidationFailed(problems)
+    return decoded
+
+
+def has_surrogate(text: str) -> bool:
+    """True when ``text`` holds a lone UTF-16 surrogate (U+D800..U+DFFF), which is not valid Unicode."""
+    return _SURROGATE.search(text) is not None
+
+
+def surrogate_problems(value: Any, path: str) -> list[Problem]:
+    """A problem for every key or string in ``value`` that holds a lone surrogate."""
+    problems: list[Problem] = []
+    if isinstance(value, str):
+        if has_surrogate(value):
+            problems.append(Problem(path, _SURROGATE_MESSAGE))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = join_path(path, _safe_key(key))
+            if has_surrogate(key):
+                problems.append(Problem(where, "this key " + _SURROGATE_MESSAGE.removeprefix("the value ")))
+            problems.extend(surrogate_problems(item, where))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problems.extend(surrogate_problems(item, join_path(path, index)))
+    return problems
+
+
+def _safe_key(key: str) -> str:
+    """A key fit to appear in a problem path: lone surrogates become U+FFFD."""
+    return _SURROGATE.sub("\ufffd", key)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_MESSAGE = (
+    "the value holds a lone UTF-16 surrogate (an escape such as \\ud800 without its pair), which is not "
+    "valid Unicode; send valid UTF-8 text"
+)
 
 
 def echo(value: Any) -> Any:
@@ -154,7 +197,8 @@ def canonical_keys(
             problems.append(
                 Problem(
                     join_path(path, raw_key),
-                    f"unknown key {echo_text(raw_key)}; allowed keys here: {describe_allowed(allowed)}",
+                    f"unknown key {echo_text(raw_key)}; {did_you_mean(raw_key, allowed)}"
+                    f"allowed keys here: {describe_allowed(allowed)}",
                     value=echo(raw_key),
                     code="UnknownKey",
                 )
@@ -182,6 +226,17 @@ def _members_by_lower_value(enum_cls: type[Enum]) -> dict[str, Enum]:
     return members
 
 
+def did_you_mean(raw: str, options: Sequence[str]) -> str:
+    """``"did you mean 'X'? "`` for the closest of ``options`` to a misspelled ``raw``, else ``""``.
+
+    Matched case-insensitively (names are), so the suggestion comes before the full list of allowed
+    values, which is long for columns.
+    """
+    by_lower = {option.lower(): option for option in options}
+    close = difflib.get_close_matches(raw.strip().lower(), list(by_lower), n=1, cutoff=0.6)
+    return f"did you mean '{by_lower[close[0]]}'? " if close else ""
+
+
 def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[Problem]]:
     """Match ``raw`` against the values of ``enum_cls``, trimmed and case-insensitively."""
     if isinstance(raw, str):
@@ -194,4 +249,5 @@ def enum_value(raw: Any, enum_cls: type[E], path: str) -> tuple[E | None, list[P
     else:
         what = f"{echo_text(raw)} is not allowed (expected a string)"
     allowed = [str(member.value) for member in enum_cls]
-    return None, [Problem(path, f"{what}; allowed: {describe_allowed(allowed)}", value=echo(raw))]
+    guess = did_you_mean(raw, allowed) if isinstance(raw, str) else ""
+    return None, [Problem(path, f"{what}; {guess}allowed: {describe_allowed(allowed)}", value=echo(raw))]

@@ -25,6 +25,11 @@ class RetryPolicy:
     max_delay_s: float
     multiplier: float = 2.0
     jitter: float = 0.1
+    #: Failures that another attempt cannot fix (a template that does not compile, an address the SSRF
+    #: guard refuses): never retried. ``transient`` wins over ``permanent`` for an error that is both
+    #: (a subclass), and anything in neither is treated as transient, bounded by ``max_attempts``.
+    permanent: tuple[type[BaseException], ...] = ()
+    transient: tuple[type[BaseException], ...] = ()
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -52,6 +57,21 @@ class RetryPolicy:
     def exhausted(self, attempts: int) -> bool:
         """True when ``attempts`` attempts have been made and no more are allowed."""
         return attempts >= self.max_attempts
+
+    def is_permanent(self, error: BaseException) -> bool:
+        """Whether ``error`` (or what caused it, along its ``__cause__`` chain) cannot go away by retrying."""
+        chain: list[BaseException] = []
+        seen: BaseException | None = error
+        while seen is not None and len(chain) < 16:
+            chain.append(seen)
+            seen = seen.__cause__
+        if any(isinstance(e, self.transient) for e in chain):
+            return False
+        return any(isinstance(e, self.permanent) for e in chain)
+
+    def retries(self, error: BaseException, attempts: int) -> bool:
+        """Whether to try again after ``attempts`` attempts, the last of which failed with ``error``."""
+        return not self.exhausted(attempts) and not self.is_permanent(error)
 
     def next_delay(self, attempt: int, rng: random.Random, retry_after_s: float | None = None) -> float:
         """The jittered delay, lengthened to honour a server's Retry-After (capped at ``max_delay_s``)."""

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import ipaddress
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "development"}
+PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "development", "password", "default", "test"}
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_DISTINCT = 10
+MIN_SECRET_BITS = 100.0
 
 
 class Settings(BaseSettings):
@@ -18,7 +24,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="DRIVERLENS_", extra="ignore")
 
     environment: Literal["development", "production"] = Field(
-        "development", description="`production` refuses placeholder secrets at start-up."
+        "development", description="Deployment kind; `production` is recorded for operators and logs."
     )
     data_dir: Path = Field(Path("./var"), description="Directory that holds everything the service writes.")
     database_url: str = Field(
@@ -34,8 +40,11 @@ class Settings(BaseSettings):
     )
     token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of issued access tokens.")
     link_secret: str = Field(
-        "development",
-        description="HMAC key for signed download links (more keys: <data dir>/link-keys.json).",
+        "",
+        description=(
+            "HMAC secret for signed download links. Empty: a random key generated into "
+            "<data dir>/link-keys.json on first start. When set, at least 32 characters of real entropy."
+        ),
     )
     link_lifetime_hours: float = Field(12.0, gt=0, le=12, description="Lifetime of signed download links.")
     event_retention_days: int = Field(90, ge=1, description="Failure events older than this are purged.")
@@ -76,15 +85,67 @@ class Settings(BaseSettings):
     ui_session_hours: float = Field(
         8.0, gt=0, le=24 * 7, description="Lifetime of a dashboard sign-in (it ends at sign-out too)."
     )
+    partner_max_active_runs: int = Field(
+        20, ge=1, description="Runs one partner may have queued or running at once (manual runs: 429 above)."
+    )
+    max_catch_up_runs: int = Field(
+        3, ge=1, description="Missed runs of one schedule queued at a time (the rest follow as they finish)."
+    )
+    partner_max_stored_bytes: int = Field(
+        2_000_000_000,
+        ge=1,
+        description="Bytes of report files one partner may keep (new runs refused above).",
+    )
+    min_free_disk_bytes: int = Field(
+        100_000_000, ge=0, description="/healthz reports not ready when the data dir has less free space."
+    )
+    raw_csv_cells: bool = Field(
+        False,
+        description=(
+            "Write CSV/TSV text cells verbatim; by default a cell starting with = + - @ tab or CR gets a "
+            "leading ' so spreadsheets do not run it as a formula."
+        ),
+    )
+    trusted_proxies: str = Field(
+        "",
+        description=(
+            "Comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed; empty: the peer "
+            "address is the client, whatever headers say."
+        ),
+    )
+    header_timeout_seconds: float = Field(
+        10.0, gt=0, le=300, description="Time a client has to send a request's line and headers (408 after)."
+    )
+    body_timeout_seconds: float = Field(
+        30.0, gt=0, le=3600, description="Time a client has to send a request's whole body (408 after)."
+    )
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
     azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
     azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")
 
     @model_validator(mode="after")
-    def _refuse_placeholders_in_production(self) -> Settings:
-        if self.environment == "production" and self.link_secret in PLACEHOLDER_SECRETS:
-            raise ValueError("DRIVERLENS_LINK_SECRET must be set to a real secret in production")
+    def _refuse_weak_link_secret(self) -> Settings:
+        # Any environment: a guessable secret lets anyone sign a link to any partner's report file.
+        if self.link_secret:
+            weakness = link_secret_weakness(self.link_secret)
+            if weakness is not None:
+                raise ValueError(
+                    f"DRIVERLENS_LINK_SECRET is refused: {weakness}. Leave it unset (a random key is then "
+                    "generated into the data dir) or set it to the output of "
+                    '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`'
+                )
         return self
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                try:
+                    ipaddress.ip_network(part.strip(), strict=False)
+                except ValueError as exc:
+                    raise ValueError(f"DRIVERLENS_TRUSTED_PROXIES: {part.strip()!r} is not a CIDR") from exc
+        return value
 
     @property
     def metadata_url(self) -> str:
@@ -102,6 +163,28 @@ class Settings(BaseSettings):
     @property
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
+
+
+def link_secret_weakness(secret: str) -> str | None:
+    """Why ``secret`` is too weak to sign download links, or None when it is fine.
+
+    Length and distinct characters catch short and repetitive secrets; a Shannon estimate over the
+    characters (bits per character times length) catches long but low-variety ones; a secret that is a
+    repetition of a shorter text, or a known placeholder, is refused outright.
+    """
+    if secret.strip().lower() in PLACEHOLDER_SECRETS:
+        return "it is a placeholder value"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"it has {len(secret)} characters, fewer than {MIN_SECRET_LENGTH}"
+    if len(set(secret)) < MIN_SECRET_DISTINCT:
+        return f"it uses only {len(set(secret))} distinct characters (at least {MIN_SECRET_DISTINCT} needed)"
+    if secret in (secret + secret)[1:-1]:
+        return "it repeats a shorter text"
+    counts = Counter(secret)
+    bits = -sum(n * math.log2(n / len(secret)) for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return f"its estimated entropy is {bits:.0f} bits, below {MIN_SECRET_BITS:.0f}"
+    return None
 
 
 @lru_cache(maxsize=1)

@@ -37,3 +37,6 @@ def limited_server(api_data: tuple[Path, dict[str, Creds]]) -> Iterator[Server]:
     instance = start_server(data_dir, partners, env)
     yield instance
     instance.stop()
+
+
+from tests.api.inproc import inproc, inproc_data  # noqa: E402, F401  (fixtures for the in-process app)

@@ -55,9 +55,9 @@ def error_text(response: httpx.Response) -> str:
     return " | ".join(e["message"] for e in response.json()["errors"])
 
 
-def run_due_runs(data_dir: Any) -> int:
+def run_due_runs(data_dir: Any, **overrides: Any) -> int:
     """Plan due runs and execute them in this process, like the worker would; returns runs executed."""
-    settings = Settings(data_dir=data_dir)
+    settings = Settings(data_dir=data_dir, **overrides)
     db = Database(settings.metadata_url)
     events = EventStore(settings.data_dir)
     worker = Worker(db, DuckDBEngine(events), LocalBlobStore(settings.blobs_dir), settings)

@@ -21,7 +21,8 @@ from tests.api.server import Server
 def test_healthz_reports_both_stores(server: Server) -> None:
     response = httpx.get(server.base_url + "/healthz")
     assert response.status_code == 200
-    assert response.json() == {"live": True, "ready": True, "checks": {"metadata": "ok", "events": "ok"}}
+    checks = {"metadata": "ok", "events": "ok", "disk": "ok"}
+    assert response.json() == {"live": True, "ready": True, "checks": checks}
 
 
 def test_metrics_count_requests_and_runs(server: Server) -> None:

@@ -106,8 +106,14 @@ def test_sample_client_sequence(server: Server) -> None:
     sums = [int(r[3]) for r in rows[1:]]
     assert sums == sorted(sums, reverse=True)
     # The download states the whole file's SHA-256, as recorded by the run, so clients can verify it.
-    digest = base64.b64encode(hashlib.sha256(download.content).digest()).decode()
-    assert download.headers["repr-digest"] == f"sha-256=:{digest}:"
+    # httpx offers gzip, so the body came gzip-encoded with the stored file's digest in X-Checksum-Sha256;
+    # asked for the stored bytes, the same digest comes as Repr-Digest.
+    assert download.headers["content-encoding"] == "gzip"
+    assert download.headers["x-checksum-sha256"] == hashlib.sha256(download.content).hexdigest()
+    identity = httpx.get(location, headers={"Accept-Encoding": "identity"})
+    digest = base64.b64encode(hashlib.sha256(identity.content).digest()).decode()
+    assert identity.content == download.content
+    assert identity.headers["repr-digest"] == f"sha-256=:{digest}:"
     # An altered link is refused with a 403 that says so.
     tampered = httpx.get(location.replace("sig=", "sig=A"))
     assert tampered.status_code == 403

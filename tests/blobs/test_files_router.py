@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import warnings
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,8 @@ def store(tmp_path: Path, clock: FrozenClock) -> LocalBlobStore:
 def client(store: LocalBlobStore, signer: LinkSigner) -> TestClient:
     app = FastAPI()
     app.include_router(build_files_router(store, signer))
-    return TestClient(app)
+    # The stored bytes unless a test asks for gzip (httpx would otherwise offer it on every request).
+    return TestClient(app, headers={"Accept-Encoding": "identity"})
 
 
 def test_full_download_headers(client: TestClient, signer: LinkSigner) -> None:
@@ -199,3 +201,42 @@ def test_content_types() -> None:
     assert content_type_for("cabs/x.CAB") == "application/vnd.ms-cab-compressed"
     assert content_type_for("x.bin") == "application/octet-stream"
     assert content_type_for("dir.csv/noext") == "application/octet-stream"
+
+
+def test_gzip_when_accepted_for_a_whole_text_file(client: TestClient, signer: LinkSigner) -> None:
+    digest = hashlib.sha256(CONTENT).hexdigest()
+    link = signer.sign(KEY, sha256=digest)
+    r = client.get(link.path_and_query, headers={"Accept-Encoding": "gzip"})
+    assert r.status_code == 200 and r.content == CONTENT  # httpx decodes it
+    assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+    assert "content-length" not in r.headers and "repr-digest" not in r.headers
+    assert r.headers["x-checksum-sha256"] == digest
+    with client.stream("GET", link.path_and_query, headers={"Accept-Encoding": "gzip"}) as raw:
+        wire = b"".join(raw.iter_raw())
+    assert wire[:2] == b"\x1f\x8b" and gzip.decompress(wire) == CONTENT
+
+
+@pytest.mark.parametrize("accept", ["identity", "gzip;q=0", "br", "*;q=0", "gzip;q=0, *"])
+def test_no_gzip_unless_accepted(client: TestClient, signer: LinkSigner, accept: str) -> None:
+    r = client.get(signer.sign(KEY).path_and_query, headers={"Accept-Encoding": accept})
+    assert "content-encoding" not in r.headers and r.headers["content-length"] == str(len(CONTENT))
+
+
+def test_a_range_gets_the_stored_bytes_even_when_gzip_is_accepted(
+    client: TestClient, signer: LinkSigner
+) -> None:
+    """A resumed transfer counts stored bytes, so a Range is never answered with a compressed body."""
+    r = client.get(signer.sign(KEY).path_and_query, headers={"Accept-Encoding": "gzip", "Range": "bytes=2-5"})
+    assert r.status_code == 206 and r.content == CONTENT[2:6]
+    assert "content-encoding" not in r.headers
+
+
+def test_parquet_and_gz_files_are_never_gzipped_again(
+    client: TestClient, signer: LinkSigner, store: LocalBlobStore, tmp_path: Path
+) -> None:
+    for key in ("reports/1/run.parquet", "reports/1/run.csv.gz"):
+        source = tmp_path / "blob"
+        source.write_bytes(b"PAR1 not really")
+        store.put_file(key, source)
+        r = client.get(signer.sign(key).path_and_query, headers={"Accept-Encoding": "gzip"})
+        assert r.status_code == 200 and "content-encoding" not in r.headers, key

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -150,6 +151,7 @@ def test_rotation_old_links_keep_working(clock: FrozenClock) -> None:
 
 
 def test_keyring_from_settings_and_file(settings: Settings, clock: FrozenClock) -> None:
+    settings = settings.model_copy(update={"link_secret": STRONG_SECRET})
     keys, current = load_keyring(settings)
     assert list(keys) == [current] and current.startswith("s-")
     assert settings.link_secret not in current
@@ -163,6 +165,61 @@ def test_keyring_from_settings_and_file(settings: Settings, clock: FrozenClock) 
     verify(second, key, q)  # a link made before rotation still verifies
     assert fields(second.sign(KEY).path_and_query)[1]["kid"] == new_kid
     assert (settings.data_dir / "link-keys.json").stat().st_mode & 0o077 == 0
+
+
+STRONG_SECRET = "Q3x9-vT2mZ_r8LpK4wYb7NcHs1dJf6Ge0aUoIe5"
+
+
+def test_without_a_secret_a_random_key_is_generated_once(settings: Settings, clock: FrozenClock) -> None:
+    """Issue 10.3: no default secret exists; the first start writes a random key, later starts reuse it."""
+    assert settings.link_secret == ""
+    keys, current = load_keyring(settings)
+    path = settings.data_dir / "link-keys.json"
+    assert path.stat().st_mode & 0o077 == 0
+    assert current.startswith("g-") and len(keys[current]) == 32
+    assert load_keyring(settings) == (keys, current)
+    # The secret the old default derived from must not verify anything any more.
+    old_kid, old_key = derived_key("development")
+    assert old_kid not in keys and old_key not in keys.values()
+    other = settings.model_copy(update={"data_dir": settings.data_dir.parent / "other"})
+    assert load_keyring(other)[0][load_keyring(other)[1]] != keys[current]
+
+
+def test_generated_key_race_has_one_winner(settings: Settings) -> None:
+    """Processes starting together all end up with the same key (hard link, not overwrite)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_load_current_key, [str(settings.data_dir)] * 8)
+    assert len(set(results)) == 1
+
+
+def _load_current_key(data_dir: str) -> str:
+    s = Settings(data_dir=Path(data_dir), link_secret="")
+    keys, current = load_keyring(s)
+    return f"{current}:{keys[current].hex()}"
+
+
+@pytest.mark.parametrize(
+    ("secret", "why"),
+    [
+        ("x", "fewer than 32"),
+        ("Development", "placeholder"),
+        ("development", "placeholder"),
+        ("a" * 64, "distinct characters"),
+        ("abcdefghij" * 4, "repeats a shorter text"),
+        ("0123456789abcdef" * 2, "repeats a shorter text"),
+        ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa0123456789", "estimated entropy"),
+    ],
+)
+def test_weak_link_secrets_are_refused_at_start_up(tmp_path: Path, secret: str, why: str) -> None:
+    with pytest.raises(ValueError, match=f"DRIVERLENS_LINK_SECRET is refused: .*{why}"):
+        Settings(data_dir=tmp_path, link_secret=secret)
+
+
+def test_strong_link_secret_is_accepted(tmp_path: Path) -> None:
+    assert Settings(data_dir=tmp_path, link_secret=STRONG_SECRET).link_secret == STRONG_SECRET
 
 
 def test_keyring_rejects_broken_file(settings: Settings) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from driverlens.callbacks.dispatcher import Dispatcher, delivery_log
+from driverlens.callbacks.dispatcher import CALLBACK_POLICY, Dispatcher, delivery_log
 from driverlens.callbacks.ssrf import CallbackGuard, parse_allowed_networks
 from driverlens.clock import FrozenClock
 from driverlens.metadata.database import Database
@@ -85,10 +85,13 @@ def ended_run(db: Database, make_partner: Callable[..., Partner]) -> Callable[[s
 
 
 def make_dispatcher(
-    clock: FrozenClock, policy: RetryPolicy = CALLBACK_RETRY, allowed: str = "127.0.0.0/8"
+    clock: FrozenClock,
+    policy: RetryPolicy = CALLBACK_POLICY,
+    allowed: str = "127.0.0.0/8",
+    guard: CallbackGuard | None = None,
 ) -> Dispatcher:
     return Dispatcher(
-        CallbackGuard(parse_allowed_networks(allowed)),
+        guard or CallbackGuard(parse_allowed_networks(allowed)),
         public_base_url="https://dl.example/",
         clock=clock,
         policy=policy,
@@ -188,6 +191,50 @@ def test_guard_rechecked_at_send_time(
         (attempt,) = delivery_log(s, run.id)
     assert attempt.status_code is None and attempt.error is not None
     assert "refused by the callback address guard" in attempt.error and "loopback" in attempt.error
+    # Issue 10.8: a refused address is permanent; the delivery fails now instead of being retried.
+    d = delivery_of(db, run)
+    assert d.state == DeliveryState.FAILED and d.attempts == 1 and d.next_attempt_at is None
+    clock.advance(timedelta(days=1))
+    assert dispatcher.dispatch_due(db) == 0
+
+
+def test_guard_refusal_broken_variant_retries(
+    db: Database, receiver: Receiver, clock: FrozenClock, ended_run: Callable[[str], tuple[Run, Partner]]
+) -> None:
+    """With the old unclassified policy the same refusal is retried: the check above can fail."""
+    run, _ = ended_run(receiver.url)
+    dispatcher = make_dispatcher(clock, policy=CALLBACK_RETRY, allowed="")
+    with db.session() as s:
+        dispatcher.enqueue(s, run, receiver.url)
+    assert dispatcher.dispatch_due(db) == 1
+    assert delivery_of(db, run).state == DeliveryState.PENDING
+
+
+def test_a_host_that_does_not_resolve_yet_is_retried_then_delivered(
+    db: Database, receiver: Receiver, clock: FrozenClock, ended_run: Callable[[str], tuple[Run, Partner]]
+) -> None:
+    """Issue 10.13: names are resolved at each delivery; a name that is not live yet is transient."""
+    port = int(receiver.url.split(":")[2].split("/")[0])
+    url = f"http://hooks.partner.example:{port}/hook"
+    live: list[bool] = [False]
+
+    def resolver(host: str, _port: int) -> list[str]:
+        if not live[0]:
+            raise OSError(f"[Errno -2] Name or service not known: {host}")
+        return ["127.0.0.1"]
+
+    run, _ = ended_run(url)
+    guard = CallbackGuard(parse_allowed_networks("127.0.0.0/8"), resolver=resolver)
+    dispatcher = make_dispatcher(clock, guard=guard)
+    with db.session() as s:
+        dispatcher.enqueue(s, run, url)
+    assert dispatcher.dispatch_due(db) == 1
+    d = delivery_of(db, run)
+    assert d.state == DeliveryState.PENDING and d.attempts == 1 and "does not resolve" in (d.last_error or "")
+    live[0] = True
+    clock.advance(timedelta(minutes=1))
+    assert dispatcher.dispatch_due(db) == 1
+    assert delivery_of(db, run).state == DeliveryState.DELIVERED and len(receiver.received) == 1
 
 
 def test_claimed_delivery_is_not_sent_twice(

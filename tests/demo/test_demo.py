@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import socket
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from driverlens.auth import service as auth
+from driverlens.cli.listen import PortUnavailable, claim_port
 from driverlens.cli.main import app
 from driverlens.clock import SystemClock
 from driverlens.demo import schedule_demo_report
@@ -46,22 +49,60 @@ def test_seed_demo_writes_credentials_that_authenticate_and_keeps_them_on_reseed
         db.dispose()
 
 
-def test_demo_report_is_scheduled_once_then_runs_again_on_each_start(settings: Settings) -> None:
+def test_demo_report_is_scheduled_once_and_restarts_add_no_runs(settings: Settings) -> None:
     assert CliRunner().invoke(app, ["seed", "--demo", "--rows", "1000"]).exit_code == 0
     db = Database(settings.metadata_url)
     clock = SystemClock()
+
+    def runs_of(report_id: int) -> int:
+        with db.session() as session:
+            return len(list(session.scalars(select(Run).where(Run.report_id == report_id))))
+
     try:
-        partner, report_id = schedule_demo_report(db, clock)
-        assert partner == DEMO_PARTNERS[0].name
-        again_partner, again_id = schedule_demo_report(db, clock)
-        assert (again_partner, again_id) == (partner, report_id)
+        partner, report_id, created = schedule_demo_report(db, clock)
+        assert partner == DEMO_PARTNERS[0].name and created
+        before = runs_of(report_id)
+        for _ in range(2):  # two restarts
+            assert schedule_demo_report(db, clock) == (partner, report_id, False)
+        assert runs_of(report_id) == before
         with db.session() as session:
             owner = auth.get_partner(session, partner)
             reports = report_repo.list_reports(session, partner_id=owner.id)
-            manual = len(
-                list(session.scalars(select(Run).where(Run.report_id == report_id, Run.manual.is_(True))))
+            manual = list(
+                session.scalars(select(Run).where(Run.report_id == report_id, Run.manual.is_(True)))
             )
         assert len(reports) == 1
-        assert manual == 1
+        assert manual == []
     finally:
         db.dispose()
+
+
+def test_a_busy_port_stops_demo_before_seeding_and_says_how_to_choose_another(settings: Settings) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(app, ["demo", "--port", str(port)])
+    assert result.exit_code == 1
+    output = result.output
+    assert f"port {port} on 127.0.0.1 is already in use" in output
+    assert "DRIVERLENS_PORT=" in output and "--port" in output
+    assert "seeding" not in output and "demo credentials" not in output
+    assert not (settings.data_dir / "metadata.db").exists(), "nothing may be written before the port check"
+
+
+def test_a_busy_port_stops_serve_too() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        result = CliRunner().invoke(app, ["serve", "--port", str(busy.getsockname()[1])])
+    assert result.exit_code == 1 and "already in use" in result.output
+
+
+def test_claim_port_picks_a_free_port_and_refuses_a_taken_one() -> None:
+    first = claim_port("127.0.0.1", 0)
+    try:
+        with pytest.raises(PortUnavailable, match="already in use"):
+            claim_port("127.0.0.1", first.getsockname()[1])
+    finally:
+        first.close()

@@ -43,6 +43,7 @@ def test_documented_variables_exist() -> None:
         "TEST_POSTGRES_URL",
         "REQUIRE_BROWSER",
         "UPDATE_SCREENSHOTS",
+        "CHROMIUM",
     }
     unknown = documented - _variables_read_by_the_code() - tests_only
     assert unknown == set(), f"the README documents variables nothing reads: {unknown}"

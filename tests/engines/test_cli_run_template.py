@@ -110,5 +110,8 @@ def test_run_template_reports_problems_clearly(settings: Settings, tmp_path: Pat
         app,
         ["run-template", str(template), "--partner", "Contoso Graphics", "--format", "xls", "-o", str(out)],
     )
-    assert bad_format.exit_code == 2 and "allowed: csv, tsv, jsonl, parquet" in _flat(bad_format.output)
+    assert (
+        bad_format.exit_code == 2
+        and "allowed: csv, tsv, jsonl, parquet, csv.gz, tsv.gz, jsonl.gz" in _flat(bad_format.output)
+    )
     assert not out.exists()

@@ -106,7 +106,7 @@ def _sha256s(stores: Stores, query: CompiledQuery, fmt: OutputFormat, tmp_path: 
     return first.sha256, second.sha256
 
 
-FORMATS = [OutputFormat.CSV, OutputFormat.TSV, OutputFormat.JSONL, OutputFormat.PARQUET]
+FORMATS = list(OutputFormat)
 TEMPLATES: dict[str, dict[str, Any]] = {"aggregated": AGGREGATED, "detail": DETAIL}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import json
 from datetime import date
@@ -11,6 +12,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from driverlens.client.frames import read_table
 from driverlens.engines import DuckDBEngine, OutputFormat
 from tests.engines.conftest import DEVICE_A, DEVICE_B, HASH_A, FileEventSource, RawQuery, uuid_as_compiled
 
@@ -132,5 +134,27 @@ def test_format_metadata_and_parsing() -> None:
     assert OutputFormat.JSONL.extension == "jsonl"
     assert OutputFormat.CSV.content_type.startswith("text/csv")
     assert OutputFormat.PARQUET.content_type == "application/vnd.apache.parquet"
-    with pytest.raises(ValueError, match="allowed: csv, tsv, jsonl, parquet"):
+    with pytest.raises(ValueError, match=r"allowed: csv, tsv, jsonl, parquet, csv\.gz, tsv\.gz, jsonl\.gz"):
         OutputFormat.parse("xlsx")
+
+
+@pytest.mark.parametrize(
+    ("plain", "packed"),
+    [
+        (OutputFormat.CSV, OutputFormat.CSV_GZ),
+        (OutputFormat.TSV, OutputFormat.TSV_GZ),
+        (OutputFormat.JSONL, OutputFormat.JSONL_GZ),
+    ],
+)
+def test_gzip_formats_hold_the_same_bytes_compressed(
+    tiny_source: FileEventSource, tmp_path: Path, plain: OutputFormat, packed: OutputFormat
+) -> None:
+    engine = DuckDBEngine(tiny_source)
+    engine.run_to_file(DETAIL, tmp_path / f"a.{plain.extension}", plain, timeout_s=30)
+    out = engine.run_to_file(DETAIL, tmp_path / f"a.{packed.extension}", packed, timeout_s=30)
+    raw = (tmp_path / f"a.{packed.extension}").read_bytes()
+    assert raw[:2] == b"\x1f\x8b" and out.rows == 3
+    assert gzip.decompress(raw) == (tmp_path / f"a.{plain.extension}").read_bytes()
+    assert packed.content_type == "application/gzip"
+    table = read_table(tmp_path / f"a.{packed.extension}")  # the SDK reads it by its name
+    assert table.num_rows == 3 and table.column_names == DETAIL_HEADER

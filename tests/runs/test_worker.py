@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
+import re
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 from sqlalchemy import select
 
@@ -17,7 +20,7 @@ from driverlens.errors import QueryTimeout
 from driverlens.events import EventStore, seed_events
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
-from driverlens.retry import RetryPolicy
+from driverlens.runs.failures import RUN_POLICY
 from driverlens.runs.planner import plan_due_runs
 from driverlens.runs.worker import Worker, WorkerOptions
 from driverlens.settings import Settings
@@ -26,7 +29,9 @@ from tests.runs.fakes import FakeEngine, RecordingSink, blob_files
 
 MakeReport = Callable[..., Scheduled]
 MakeWorker = Callable[..., tuple[Worker, LocalBlobStore, RecordingSink]]
-QUICK_RETRY = RetryPolicy(max_attempts=3, base_delay_s=5.0, max_delay_s=60.0, multiplier=2.0, jitter=0.0)
+QUICK_RETRY = dataclasses.replace(
+    RUN_POLICY, max_attempts=3, base_delay_s=5.0, max_delay_s=60.0, multiplier=2.0, jitter=0.0
+)
 
 
 @pytest.fixture
@@ -38,11 +43,13 @@ def clock() -> FrozenClock:
 def make_worker(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[MakeWorker]:
     made: list[Worker] = []
 
-    def build(db: Database, engine: Engine, **kwargs: object) -> tuple[Worker, LocalBlobStore, RecordingSink]:
+    def build(
+        db: Database, engine: Engine, *, with_settings: Settings | None = None, **kwargs: object
+    ) -> tuple[Worker, LocalBlobStore, RecordingSink]:
         blobs = LocalBlobStore(tmp_path / "blobs", clock=clock)
         sink = RecordingSink()
         worker = Worker(
-            db, engine, blobs, settings, clock, "w1",
+            db, engine, blobs, with_settings or settings, clock, "w1",
             options=WorkerOptions(lease_s=30, poll_s=0.02, grace_s=5), callbacks=sink,
             retry=QUICK_RETRY, **kwargs,  # type: ignore[arg-type]
         )  # fmt: skip
@@ -76,7 +83,10 @@ def test_real_duckdb_run_end_to_end(
     assert worker.run_one()
     run = only_run(sqlite_db)
     assert run.state is RunState.COMPLETED, run.error
-    assert run.location == f"reports/{sched.partner.id}/{sched.report.id}/{run.id}-1.csv"
+    # The file name carries 128 random bits, so knowing the ids is not enough to name it (issue 10.3).
+    assert re.fullmatch(
+        rf"reports/{sched.partner.id}/{sched.report.id}/{run.id}-1-[0-9a-f]{{32}}\.csv", run.location
+    )
     with blobs.open_read(run.location) as handle:
         rows = list(csv.reader(handle.read().decode().splitlines()))
     assert rows[0] == ["DriverName", "FailureName", "SUM(EventCount)"]
@@ -111,7 +121,8 @@ def test_transient_errors_are_retried_with_backoff_then_failed(
     plan_due_runs(db, clock.now())
     assert worker.run_one()
     run = only_run(db)
-    assert (run.state, run.attempts, run.error) == (RunState.PENDING, 1, "disk full")
+    assert (run.state, run.attempts) == (RunState.PENDING, 1)
+    assert (run.error or "").startswith("TemporaryFailure: ") and "disk full" not in (run.error or "")
     assert run.next_attempt_at == clock.now() + timedelta(seconds=5)
     assert not worker.run_one()  # backing off
     clock.advance(timedelta(seconds=5))
@@ -121,7 +132,8 @@ def test_transient_errors_are_retried_with_backoff_then_failed(
     assert worker.run_one()
     run = only_run(db)
     assert run.state is RunState.FAILED and run.attempts == 3 and engine.calls == 3
-    assert "failed 3 times" in (run.error or "") and "disk full" in (run.error or "")
+    assert (run.error or "").startswith("RetriesExhausted: ") and "failed 3 times" in (run.error or "")
+    assert "disk full" not in (run.error or "") and "trackingId run-1-3" in (run.error or "")
     assert f"/analytics/driver/report/{run.report_id}/run" in (run.error or "")
     assert sink.enqueued == [(run.id, "Failed", "https://partner.example/hook")]
 
@@ -137,7 +149,7 @@ def test_transient_error_then_success_completes(
     clock.advance(timedelta(seconds=5))
     worker.run_one()
     run = only_run(db)
-    assert run.state is RunState.COMPLETED and run.attempts == 2 and run.location.endswith("-2.csv")
+    assert run.state is RunState.COMPLETED and run.attempts == 2 and "-2-" in run.location.rsplit("/", 1)[1]
     assert list(blob_files(blobs.root)) == [run.location]
     assert sink.enqueued == []  # no callback URL
 
@@ -152,7 +164,8 @@ def test_time_budget_overrun_fails_with_the_reason(
     plan_due_runs(db, clock.now())
     worker.run_one()
     run = only_run(db)
-    assert run.state is RunState.FAILED and run.error == reason and run.attempts == 1
+    assert run.state is RunState.FAILED and run.attempts == 1
+    assert (run.error or "").startswith(f"QueryTimeout: {reason}")
 
 
 def test_a_template_that_no_longer_compiles_fails_with_a_fix(
@@ -167,8 +180,46 @@ def test_a_template_that_no_longer_compiles_fails_with_a_fix(
     plan_due_runs(db, clock.now())
     worker.run_one()
     run = only_run(db)
-    assert run.state is RunState.FAILED
+    assert run.state is RunState.FAILED and run.attempts == 1  # permanent: not retried
+    assert (run.error or "").startswith("TemplateInvalid: ")
     assert f"/analytics/driver/reporttemplate/{sched.template_id}" in (run.error or "")
+
+
+def test_engine_errors_about_the_query_fail_at_once_without_internals(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    """Issue 10.7/10.8: a query DuckDB refuses is not retried, and its message stays in the server log."""
+    make_report(db, recurrence=1)
+    internal = 'Binder Error: Referenced column "x" not found in /srv/var/tmp/run-1-1.csv'
+    failure = QueryFailed(f"the report query failed in DuckDB: {internal}")
+    failure.__cause__ = duckdb.BinderException(internal)
+    engine = FakeEngine(errors=[failure])
+    worker, _, _ = make_worker(db, engine)
+    plan_due_runs(db, clock.now())
+    with caplog.at_level("ERROR", logger="driverlens.runs.execution"):
+        worker.run_one()
+    run = only_run(db)
+    assert run.state is RunState.FAILED and run.attempts == 1 and engine.calls == 1
+    assert (run.error or "").startswith("QueryRejected: ") and "trackingId run-1-1" in (run.error or "")
+    assert "/srv/var" not in (run.error or "") and "Binder" not in (run.error or "")
+    assert "trackingId=run-1-1" in caplog.text and internal in caplog.text
+
+
+def test_io_errors_are_retried_and_their_paths_stay_in_the_log(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    clock: FrozenClock, caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    make_report(db, recurrence=1)
+    path_error = OSError(28, "No space left on device", "/srv/var/blobs/reports/1/12/.tmp-abc123")
+    worker, _, _ = make_worker(db, FakeEngine(errors=[path_error]))
+    plan_due_runs(db, clock.now())
+    with caplog.at_level("WARNING", logger="driverlens.runs.execution"):
+        worker.run_one()
+    run = only_run(db)
+    assert run.state is RunState.PENDING and run.attempts == 1  # transient: retried
+    assert ".tmp-" not in (run.error or "") and "/srv/var" not in (run.error or "")
+    assert ".tmp-abc123" in caplog.text
 
 
 def test_stop_hands_back_a_run_that_does_not_finish_in_time(
@@ -240,11 +291,33 @@ def test_in_process_worker_for_serve(settings: Settings, make_report: MakeReport
 
 
 def test_callback_retry_policy_follows_the_settings(settings: Settings) -> None:
+    from driverlens.callbacks.dispatcher import CALLBACK_POLICY
     from driverlens.retry import CALLBACK_RETRY
     from driverlens.runs.worker import callback_retry
 
-    assert callback_retry(settings) == CALLBACK_RETRY
+    assert callback_retry(settings) == CALLBACK_POLICY
+    assert dataclasses.replace(CALLBACK_POLICY, permanent=(), transient=()) == CALLBACK_RETRY
     custom = settings.model_copy(update={"callback_max_attempts": 3, "callback_max_delay_seconds": 60.0})
     policy = callback_retry(custom)
     assert (policy.max_attempts, policy.max_delay_s, policy.base_delay_s) == (3, 60.0, 15.0)
     assert policy.exhausted(3) and not policy.exhausted(2)
+
+
+@pytest.mark.parametrize(
+    ("output_format", "raw", "neutralised"),
+    [("csv", False, True), ("tsv", False, True), ("parquet", False, False), ("csv", True, False)],
+)
+def test_spreadsheet_formulas_are_neutralised_in_csv_and_tsv_by_default(
+    db: Database, make_report: MakeReport, make_worker: MakeWorker,
+    settings: Settings, output_format: str, raw: bool, neutralised: bool,
+) -> None:  # fmt: skip
+    """Issue 10.9: the run's query prefixes formula-like text cells unless DRIVERLENS_RAW_CSV_CELLS is set."""
+    make_report(db, recurrence=1, output_format=output_format)
+    settings = settings.model_copy(update={"raw_csv_cells": raw})
+    worker, blobs, _ = make_worker(db, FakeEngine(), with_settings=settings)
+    plan_due_runs(db, T0 + timedelta(minutes=1))
+    assert worker.run_one()
+    run = only_run(db)
+    with blobs.open_read(run.location) as handle:
+        sql = handle.read().decode()
+    assert ("THEN '''' ||" in sql) is neutralised

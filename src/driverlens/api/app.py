@@ -21,6 +21,7 @@ from driverlens.api.files import build_files_router
 from driverlens.api.handlers import install_handlers
 from driverlens.api.health import count_runs_by_state
 from driverlens.api.middleware import RequestContextMiddleware
+from driverlens.api.pages import install_pages
 from driverlens.api.routes import cabs, collector, dataset, ops, reports, runs, templates, tokens
 from driverlens.api.schemas import CONDITION_SCHEMA
 from driverlens.api.security import BEARER_SCHEME, BEARER_SCHEME_NAME, principal
@@ -55,7 +56,8 @@ def create_app(
         title="DriverLens",
         version=__version__,
         description=DESCRIPTION,
-        docs_url="/docs",
+        # Served by driverlens.api.pages from packaged assets instead of FastAPI's CDN-loading pages.
+        docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
         lifespan=_freeze_startup_objects,
@@ -78,11 +80,13 @@ def create_app(
     for router in (*routers, *extra_routers):
         app.include_router(router)
     app.include_router(build_files_router(ctx.blobs, ctx.signer))
+    install_pages(app)
     app.add_middleware(
         RequestContextMiddleware,
         max_body_bytes=settings.max_body_bytes,
         metrics=ctx.metrics,
         large_bodies={collector.UPLOAD_PATH: settings.cab_max_bytes},
+        body_timeout_s=settings.body_timeout_seconds,
     )
     if settings.ui_enabled:
         # Imported here: an API without the dashboard never loads Jinja2 or the page modules.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from starlette.responses import Response
@@ -25,7 +26,16 @@ def error_items(exc: DriverLensError, tracking_id: str) -> list[dict[str, Any]]:
 
 
 def _dumps(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate quoted back from some input: the envelope must still go out, so it becomes
+        # U+FFFD rather than failing the response (inputs are refused before they get this far).
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class EnvelopeResponse(Response):

@@ -6,13 +6,14 @@ import base64
 import logging
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import BinaryIO
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
+from driverlens.api.encoding import COMPRESSIBLE_EXTENSIONS, accepts_gzip, gzip_chunks
 from driverlens.blobs.links import LinkSigner
 from driverlens.blobs.store import BlobStore, validate_key
 from driverlens.errors import DriverLensError
@@ -25,6 +26,7 @@ CONTENT_TYPES = {
     "tsv": "text/tab-separated-values; charset=utf-8",
     "jsonl": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
+    "gz": "application/gzip",
     "cab": "application/vnd.ms-cab-compressed",
 }
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
@@ -75,7 +77,7 @@ def _error(status: int, code: str, message: str, target: str | None = None) -> J
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
 
-def _stream(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+def _stream(handle: BinaryIO, start: int, length: int) -> Generator[bytes, None, None]:
     try:
         handle.seek(start)
         remaining = length
@@ -129,6 +131,22 @@ def build_files_router(store: BlobStore, signer: LinkSigner) -> APIRouter:
             "X-Content-Type-Options": "nosniff",
             "Accept-Ranges": "bytes",
         }
+        extension = store_key.rsplit(".", 1)[-1].lower()
+        compressible = extension in COMPRESSIBLE_EXTENSIONS
+        if compressible:
+            headers["Vary"] = "Accept-Encoding"
+        # gzip only for a whole file: a Range always addresses the stored bytes (driverlens.api.encoding).
+        if compressible and byte_range is None and accepts_gzip(request.headers.get("accept-encoding")):
+            headers["Content-Encoding"] = "gzip"
+            if sha256 is not None:
+                headers["X-Checksum-Sha256"] = sha256
+            if request.method == "HEAD":
+                return Response(status_code=200, headers=headers)
+            try:
+                handle = store.open_read(store_key)
+            except DriverLensError as exc:
+                return _error(exc.status, exc.code, exc.message, exc.target)
+            return StreamingResponse(gzip_chunks(_stream(handle, 0, info.size)), headers=headers)
         if sha256 is not None:
             # The whole file's digest (RFC 9530), also on partial responses, so resumed downloads verify.
             headers["Repr-Digest"] = f"sha-256=:{base64.b64encode(bytes.fromhex(sha256)).decode()}:"

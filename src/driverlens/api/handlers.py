@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from driverlens.api.envelope import error_item, error_items, failure
-from driverlens.errors import DriverLensError, RateLimited, Unauthorized
+from driverlens.errors import DriverLensError, RateLimited, RequestTimeout, Unauthorized
 
 log = logging.getLogger("driverlens.api")
 
@@ -30,6 +30,8 @@ async def driverlens_error(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = BEARER_CHALLENGE
     if isinstance(exc, RateLimited):
         headers["Retry-After"] = str(exc.retry_after_seconds)
+    if isinstance(exc, RequestTimeout):
+        headers["Connection"] = "close"  # the rest of the body may still trickle in: do not wait for it
     if exc.status >= 500:
         log.error("request failed: %s trackingId=%s", exc.message, tracking_id)
     return failure(exc.status, error_items(exc, tracking_id), headers)

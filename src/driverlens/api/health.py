@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 from sqlalchemy import func, select, text
 
 from driverlens.api.context import ApiContext
@@ -25,7 +28,19 @@ def check_readiness(ctx: ApiContext) -> dict[str, str]:
         checks["events"] = "ok"
     except (DriverLensError, Exception) as exc:  # same: report, do not raise
         checks["events"] = f"failed: {type(exc).__name__}"
+    checks["disk"] = disk_check(ctx.settings.data_dir, ctx.settings.min_free_disk_bytes)
     return checks
+
+
+def disk_check(data_dir: Path, min_free: int) -> str:
+    """``ok`` while the data dir's file system has ``min_free`` bytes free: with less, every run fails."""
+    try:
+        free = shutil.disk_usage(data_dir).free
+    except OSError as exc:
+        return f"failed: {type(exc).__name__}"
+    if free < min_free:
+        return f"failed: {free} bytes free in the data dir, below {min_free}; runs cannot write their files"
+    return "ok"
 
 
 def count_runs_by_state(db: Database) -> dict[str, int]:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from driverlens.api.envelope import error_item, failure
 from driverlens.api.metrics import Metrics
+from driverlens.api.slowclients import BodyDeadline
 from driverlens.errors import PayloadTooLarge
 
 log = logging.getLogger("driverlens.api")
@@ -49,11 +50,13 @@ class RequestContextMiddleware:
         max_body_bytes: int,
         metrics: Metrics,
         large_bodies: Mapping[str, int] | None = None,
+        body_timeout_s: float = 30.0,
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         # Paths that take files (crash dump uploads) with their own limit; they stream, never buffer.
         self.large_bodies = dict(large_bodies or {})
+        self.body_timeout_s = body_timeout_s
         self.metrics = metrics
         self.tracking_ids = TrackingIds()
 
@@ -75,6 +78,11 @@ class RequestContextMiddleware:
             await send(message)
 
         received = 0
+        if _may_have_body(scope):
+            # A file upload may legitimately take longer than the whole-body budget: there the budget
+            # bounds the wait for each chunk instead, so a stalled sender is still cut off.
+            idle = scope["path"] in self.large_bodies
+            receive = BodyDeadline(receive, self.body_timeout_s, per_chunk=idle)
 
         async def limited_receive() -> Message:
             nonlocal received
@@ -113,6 +121,13 @@ class RequestContextMiddleware:
                 tracking_id,
                 scope.get("state", {}).get("client_id", "-"),
             )
+
+
+def _may_have_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import ipaddress
 from typing import Any
 
 from fastapi import Request
@@ -39,7 +41,50 @@ def bearer_token(request: Request) -> str:
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The caller's address: the peer, or what X-Forwarded-For says when the peer is a trusted proxy."""
+    peer = request.client.host if request.client else "unknown"
+    ctx: ApiContext = request.app.state.ctx
+    return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), ctx.settings.trusted_proxies)
+
+
+def forwarded_client(peer: str, forwarded_for: list[str], trusted: str) -> str:
+    """Walk X-Forwarded-For from the nearest hop back while hops are trusted proxies.
+
+    Only the operator's proxies (``DRIVERLENS_TRUSTED_PROXIES``) may speak for a client: anything else
+    could put any address in the header, for example to get a fresh rate-limit bucket per request.
+    """
+    networks = _networks(trusted)
+    if not networks or not _within(peer, networks):
+        return peer
+    hops = [hop.strip() for header in forwarded_for for hop in header.split(",")]
+    client = peer
+    for hop in reversed(hops):
+        if not _parse(hop):
+            break  # garbage from beyond our proxies: the last address we can vouch for stands
+        client = hop
+        if not _within(hop, networks):
+            break
+    return client
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(trusted: str) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in trusted.split(",") if p.strip())
+
+
+def _parse(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(address)
+    except ValueError:
+        return None
+
+
+def _within(address: str, networks: tuple[Network, ...]) -> bool:
+    parsed = _parse(address)
+    return parsed is not None and any(parsed in network for network in networks)
 
 
 def _cache_key(claims: dict[str, Any]) -> tuple[str, str] | None:

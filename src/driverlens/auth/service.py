@@ -179,6 +179,11 @@ def principal_of(client: Client) -> Principal:
     )
 
 
+def tenant_exists(session: Session, tenant_id: str) -> bool:
+    """Whether ``tenant_id`` is a partner's tenant (compared case-insensitively, like token requests)."""
+    return partner_repo.tenant_exists(session, tenant_id.strip())
+
+
 def _same_tenant(a: str, b: str) -> bool:
     return a.strip().lower() == b.strip().lower()
 

@@ -1,18 +1,22 @@
-"""The link-signing key ring: one key derived from ``settings.link_secret`` plus optional extra keys.
+"""The link-signing key ring: keys in ``<data_dir>/link-keys.json``, plus one derived from
+``settings.link_secret`` when it is set.
 
-Extra keys live in ``<data_dir>/link-keys.json``::
+The key file::
 
     {"current": "k2026a", "keys": {"k2026a": "<base64url, >= 16 bytes>", "k2025b": "..."}}
 
-Rotation: add a key (``add_link_key``) and make it current; links signed with older keys keep verifying
-until those keys are removed from the file (or ``link_secret`` changes). Without the file, the key
-derived from ``link_secret`` (kid ``s-<8 hex>``, a fingerprint that does not reveal the secret) is current.
+Without a configured secret, the first start generates the file with one random key (like the token
+signing keys), so no deployment ever signs links with a default secret. Rotation: add a key
+(``add_link_key``) and make it current; links signed with older keys keep verifying until those keys are
+removed from the file (or ``link_secret`` changes). With a secret and no file, the key derived from it
+(kid ``s-<8 hex>``, a fingerprint that does not reveal the secret) is current.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import hashlib
 import hmac
 import json
@@ -42,10 +46,15 @@ def derived_key(link_secret: str) -> tuple[str, bytes]:
 
 
 def load_keyring(settings: Settings) -> tuple[dict[str, bytes], str]:
-    """(keys by kid, current kid) from the settings and the optional key file."""
-    kid, key = derived_key(settings.link_secret)
-    keys = {kid: key}
-    current = kid
+    """(keys by kid, current kid) from the settings and the key file (generated when no secret is set)."""
+    keys: dict[str, bytes] = {}
+    current: str | None = None
+    if settings.link_secret:
+        kid, key = derived_key(settings.link_secret)
+        keys[kid] = key
+        current = kid
+    else:
+        ensure_generated_key(settings.data_dir)
     path = settings.data_dir / KEY_FILE_NAME
     if path.exists():
         data = _read_key_file(path)
@@ -55,7 +64,34 @@ def load_keyring(settings: Settings) -> tuple[dict[str, bytes], str]:
             current = str(data["current"])
             if current not in keys:
                 raise _bad(path, f"current key id {current!r} is not one of the keys")
+    if current is None:
+        raise _bad(path, 'names no "current" key and DRIVERLENS_LINK_SECRET is not set; name one')
     return keys, current
+
+
+def ensure_generated_key(data_dir: Path) -> None:
+    """Create the key file with one random current key unless it exists.
+
+    Processes starting together race here: each writes its own candidate and hard-links it into place,
+    which fails when another got there first, so every process ends up reading the one winner's key.
+    """
+    path = data_dir / KEY_FILE_NAME
+    if path.exists():
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    kid = "g-" + secrets.token_hex(4)
+    data = {"current": kid, "keys": {kid: base64.urlsafe_b64encode(secrets.token_bytes(32)).decode("ascii")}}
+    fd, tmp = tempfile.mkstemp(prefix=".link-keys-", dir=data_dir)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        os.unlink(tmp)
 
 
 def signer_from_settings(settings: Settings, clock: Clock) -> LinkSigner:

@@ -42,6 +42,8 @@ class BlobStore(Protocol):
 
     def iter_older_than(self, cutoff: datetime) -> Iterator[BlobInfo]: ...
 
+    def keys_starting(self, prefix: str) -> list[str]: ...
+
 
 def validate_key(key: str) -> str:
     """Return ``key`` if it is a safe relative slash path, else raise ``ValidationFailed``.
@@ -174,6 +176,20 @@ class LocalBlobStore:
             return False
         self._prune_empty_dirs(path.parent)
         return True
+
+    def keys_starting(self, prefix: str) -> list[str]:
+        """Keys of the blobs in ``prefix``'s folder whose name starts with its last segment."""
+        folder, _, start = prefix.rpartition("/")
+        directory = self.path_for(folder) if folder else self._root_resolved
+        try:
+            names = sorted(os.listdir(directory))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return [
+            f"{folder}/{name}" if folder else name
+            for name in names
+            if name.startswith(start) and not name.startswith(".")
+        ]
 
     def iter_older_than(self, cutoff: datetime) -> Iterator[BlobInfo]:
         """Blobs created strictly before ``cutoff`` (for retention purges)."""

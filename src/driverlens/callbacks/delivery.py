@@ -33,6 +33,8 @@ class AttemptResult:
     retry_after_s: float | None
     duration_ms: int
     body_bytes_read: int = 0
+    #: What stopped the attempt before any request was sent, for the retry policy to classify.
+    failure: BaseException | None = None
 
     @property
     def delivered(self) -> bool:

@@ -15,7 +15,7 @@ import random
 import socket
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from driverlens.callbacks import signing
 from driverlens.callbacks.delivery import DEFAULT_TIMEOUT_S, AttemptResult, check_and_deliver, deliver_once
 from driverlens.callbacks.notice import build_notice, encode_notice
-from driverlens.callbacks.ssrf import CallbackGuard
+from driverlens.callbacks.ssrf import CallbackGuard, UnresolvedHost
 from driverlens.clock import Clock
 from driverlens.errors import ValidationFailed
 from driverlens.metadata.database import Database
@@ -39,6 +39,10 @@ from driverlens.metadata.models import (
 from driverlens.retry import CALLBACK_RETRY, RetryPolicy
 
 log = logging.getLogger("driverlens.callbacks")
+
+#: Callbacks: CALLBACK_RETRY's schedule; a URL the SSRF guard refuses fails at once (no retry changes the
+#: address it names), while a name that does not resolve now is retried (DNS may come back).
+CALLBACK_POLICY = replace(CALLBACK_RETRY, permanent=(ValidationFailed,), transient=(UnresolvedHost,))
 
 Sender = Callable[..., AttemptResult]
 RETRY_AFTER_STATUSES = frozenset({429, 503})
@@ -63,7 +67,7 @@ class Dispatcher:
         *,
         public_base_url: str,
         clock: Clock,
-        policy: RetryPolicy = CALLBACK_RETRY,
+        policy: RetryPolicy = CALLBACK_POLICY,
         rng: random.Random | None = None,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         owner: str | None = None,
@@ -176,7 +180,8 @@ class Dispatcher:
                 sender=self._send,
             )
         except ValidationFailed as exc:
-            result = AttemptResult(None, f"refused by the callback address guard: {exc.message}", None, 0)
+            message = f"refused by the callback address guard: {exc.message}"
+            result = AttemptResult(None, message, None, 0, failure=exc)
         except Exception as exc:
             # Deliberately broad: whatever a partner's endpoint provokes must count as a failed attempt
             # (bounded by the retry policy), never leave the delivery leased and retried forever.
@@ -196,7 +201,10 @@ class Dispatcher:
         }
         if result.delivered:
             values.update(state=DeliveryState.DELIVERED, next_attempt_at=None)
-        elif self.policy.exhausted(number):
+        elif self.policy.exhausted(number) or (
+            result.failure is not None and self.policy.is_permanent(result.failure)
+        ):
+            # Out of attempts, or refused in a way no retry changes (an address the guard refuses).
             values.update(state=DeliveryState.FAILED, next_attempt_at=None)
         else:
             retry_after = result.retry_after_s if result.status_code in RETRY_AFTER_STATUSES else None

@@ -78,6 +78,20 @@ def _refuse(url: str, message: str) -> ValidationFailed:
     )
 
 
+class UnresolvedHost(ValidationFailed):
+    """The callback host name did not resolve now: DNS may be down or the receiver not live yet.
+
+    Unlike every other refusal this one may go away by itself, so scheduling accepts it and delivery
+    retries it (names are resolved, and every address checked, at each delivery).
+    """
+
+
+def _unresolved(url: str, message: str) -> UnresolvedHost:
+    return UnresolvedHost(
+        [Problem(path="callbackUrl", message=message, value=url[:200], code="InvalidCallbackUrl")]
+    )
+
+
 def address_problem(ip: IPAddress) -> str | None:
     """Why ``ip`` may not be reached by default, or None if it is a public unicast address."""
     if ip in METADATA_ADDRESSES:
@@ -142,9 +156,9 @@ class CallbackGuard:
             try:
                 raw = self._resolver(host, port)
             except (OSError, UnicodeError) as exc:
-                raise _refuse(url, f"callback host {host!r} does not resolve ({exc})") from exc
+                raise _unresolved(url, f"callback host {host!r} does not resolve ({exc})") from exc
             if not raw:
-                raise _refuse(url, f"callback host {host!r} has no addresses")
+                raise _unresolved(url, f"callback host {host!r} has no addresses")
             try:
                 addresses = [ipaddress.ip_address(a.split("%", 1)[0]) for a in raw]
             except ValueError as exc:

@@ -69,7 +69,7 @@ def say_error(text: str) -> None:
     typer.echo(text, err=True)
 
 
-def fail(exc: DriverLensClientError, base_url: str = "") -> NoReturn:
+def fail(exc: DriverLensClientError, base_url: str = "", advice: str | None = None) -> NoReturn:
     """Print the error (every server message, the tracking id, what to do next) and exit."""
     if exc.errors:
         tracking = f", trackingId {exc.tracking_id}" if exc.tracking_id else ""
@@ -78,7 +78,7 @@ def fail(exc: DriverLensClientError, base_url: str = "") -> NoReturn:
             say_error(f"  - {detail.message}")
     else:
         say_error(f"error: {exc.message}")
-    advice = hint(exc, base_url)
+    advice = advice or hint(exc, base_url)
     if advice:
         say_error(f"next: {advice}")
     raise typer.Exit(exit_code(exc))

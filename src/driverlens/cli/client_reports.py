@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from driverlens.cli.client_common import (
     JsonOpt,
     configured_client,
     done,
+    fail,
     parse_when,
     print_json,
     print_table,
@@ -29,9 +31,18 @@ from driverlens.cli.client_common import (
     stamp,
     usage,
 )
-from driverlens.client import KEEP, DownloadResult, DriverLensClient, ReportInfo, ReportRun, WaitProgress
+from driverlens.client import (
+    KEEP,
+    AuthError,
+    DownloadResult,
+    DriverLensClient,
+    ReportInfo,
+    ReportRun,
+    WaitProgress,
+)
 from driverlens.client.download import Progress as ProgressCallback
 from driverlens.client.download import file_name_from_url
+from driverlens.client.models import Schedule
 
 reports_app = typer.Typer(help="Scheduled reports, their runs and files.", no_args_is_help=True)
 cabs_app = typer.Typer(help="Crash dumps (CABs).", no_args_is_help=True)
@@ -205,7 +216,7 @@ def reports_wait(
     status = err.status(f"waiting for report {report_id}") if err.is_terminal else None
 
     def show(p: WaitProgress) -> None:
-        what = f"run due {stamp(p.run.due)}: {p.run.status}" if p.run else "no run yet"
+        what = f"run due {stamp(p.run.due)}: {p.run.status}" if p.run else f"no run yet{first_due[0]}"
         line = f"report {report_id}: {what} ({p.elapsed_s:.0f} s, poll {p.polls})"
         if status is not None:
             status.update(line)
@@ -213,7 +224,11 @@ def reports_wait(
             err.print(line, markup=False)
         last_line[0] = what
 
+    first_due = [""]
     with configured_client() as client:
+        due = next_due(client.get_report(report_id).schedule, datetime.now(UTC))
+        if due is not None:
+            first_due[0] = f"; the next run is due {stamp(due)}"
         if status is not None:
             status.start()
         try:
@@ -224,6 +239,22 @@ def reports_wait(
             if status is not None:
                 status.stop()
     done(as_json, _run_json(run), f"run due {stamp(run.due)} completed: {run.location}")
+
+
+def next_due(schedule: Schedule, now: datetime) -> datetime | None:
+    """When the schedule's next run is due at or after ``now`` (None: no run left, or no schedule)."""
+    start, hours, count = schedule.start_time, schedule.recurrence_interval, schedule.recurrence
+    if start is None:
+        return None
+    if start >= now:
+        return start
+    if not hours:
+        return None
+    step = timedelta(hours=hours)
+    index = -(-(now - start) // step)  # ceiling division of timedeltas
+    if count is not None and index >= count:
+        return None
+    return start + index * step
 
 
 def _download(
@@ -299,7 +330,16 @@ def cabs_download(
 ) -> None:
     """Download a crash dump: IHVs give --application-id, OEMs only --cab-id-hash."""
     with configured_client() as client:
-        url = client.cab_download_url(cab_id_hash, application_id)
+        try:
+            url = client.cab_download_url(cab_id_hash, application_id)
+        except AuthError as exc:
+            if application_id is None and exc.status == 403:
+                # Without --application-id the OEM form was asked; an IHV needs the driver's form.
+                fail(
+                    exc,
+                    advice="IHV partners add --application-id <ApplicationId> (a column of its report row)",
+                )
+            raise
         result = _download(client, url, output, None, True)
     _report_download(result, as_json)
 

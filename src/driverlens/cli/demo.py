@@ -16,13 +16,16 @@ def demo(
 ) -> None:
     """Start DriverLens with demo data: what `make run` does."""
     from driverlens.cli.events import seed_progress_bar
-    from driverlens.cli.serve import serve, served_settings
+    from driverlens.cli.serve import claim_port_or_exit, run_server, served_settings
     from driverlens.clock import SystemClock
     from driverlens.demo import curl_walkthrough, schedule_demo_report, seed_demo
     from driverlens.events import event_store
     from driverlens.metadata.database import Database
     from driverlens.metadata.migrate import migrate
 
+    # First the port: a second `make run` must stop here, before seeding or printing a banner.
+    listener = claim_port_or_exit(host, port)
+    port = int(listener.getsockname()[1])
     clock = SystemClock()
     settings = served_settings(get_settings(), host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -46,7 +49,7 @@ def demo(
             seeded = seed_demo(
                 settings, db, rows=rows, days=90, seed=0, clock=clock, events=empty, progress=progress
             )
-        partner, report_id = schedule_demo_report(db, clock)
+        partner, report_id, created = schedule_demo_report(db, clock)
         entries = {e["name"]: e for e in _credentials(seeded.credentials_path)}
     finally:
         db.dispose()
@@ -57,7 +60,13 @@ def demo(
                 "",
                 f"DriverLens at {base}  (API docs: {base}/docs)",
                 f"demo credentials: {seeded.credentials_path.resolve()}",
-                f"demo report {report_id} of {partner!r} is due now; within a minute its run is Completed.",
+                f"demo report {report_id} of {partner!r} "
+                + (
+                    "is due now; within a minute its run is Completed."
+                    if created
+                    else "was scheduled at the first start and runs once a day "
+                    f"(`driverlens client reports runs {report_id}` lists its runs)."
+                ),
                 "",
                 "Try it (copy-paste):",
                 curl_walkthrough(base, entries[partner], report_id, clock.now()),
@@ -65,7 +74,7 @@ def demo(
             ]
         )
     )
-    serve(host=host, port=port, worker=True, concurrency=2, log_level="info")
+    run_server(listener, host, worker=True, concurrency=2, log_level="info")
 
 
 def _credentials(path: object) -> list[dict[str, str]]:

@@ -11,7 +11,7 @@ from driverlens.catalog import PartnerKind
 from driverlens.clock import SystemClock, ensure_utc
 from driverlens.errors import DriverLensError
 
-_FORMATS = "csv, tsv, jsonl, parquet"
+_FORMATS = "csv, tsv, jsonl, parquet, csv.gz, tsv.gz, jsonl.gz"
 
 
 def _partner_kind(name: str) -> tuple[str, PartnerKind]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import typer
+from typer.core import TyperOption
 
 from driverlens.cli.admin import clients_app, keys_app, partners_app
 from driverlens.cli.cabs import collectors_app, ingest_cabs, inspect_cab
@@ -12,6 +13,17 @@ from driverlens.cli.engine import run_template
 from driverlens.cli.events import compact, convert_events, ingest, purge, seed
 from driverlens.cli.serve import serve
 from driverlens.cli.worker import worker
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_without_type(option: TyperOption, ctx: typer.Context) -> str | None:
+    """Typer labels every option with its type; a flag (``--json``, ``--resume/--no-resume``) takes no
+    value, so its ``<bool>`` tag only suggests one. Every other option keeps its ``<int>``, ``<path>``."""
+    return None if option.is_flag else _display_type_rich(option, ctx)
+
+
+TyperOption.display_type_rich = _flag_without_type  # type: ignore[method-assign,assignment]
 
 app = typer.Typer(
     name="driverlens",

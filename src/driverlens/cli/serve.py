@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import typer
 
@@ -29,9 +30,27 @@ def serve(
     log_level: str = typer.Option("info", "--log-level", help="debug, info, warning or error."),
 ) -> None:
     """Serve the API (migrating the metadata store first) and, unless --no-worker, run reports too."""
+    listener = claim_port_or_exit(host, port)
+    run_server(listener, host, worker=worker, concurrency=concurrency, log_level=log_level)
+
+
+def claim_port_or_exit(host: str, port: int) -> socket.socket:
+    """The listening socket, claimed before anything else; a busy port ends the command with advice."""
+    from driverlens.cli.listen import PortUnavailable, claim_port
+
+    try:
+        return claim_port(host, port)
+    except PortUnavailable as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def run_server(listener: socket.socket, host: str, *, worker: bool, concurrency: int, log_level: str) -> None:
+    """Serve on a socket claimed with ``claim_port_or_exit`` (uvicorn listens on it as it is)."""
     import uvicorn
 
     from driverlens.api import create_app
+    from driverlens.api.slowclients import bounded_protocol
     from driverlens.blobs import redact
     from driverlens.metadata.migrate import migrate
 
@@ -39,6 +58,7 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
     )
     redact.install()
+    port = int(listener.getsockname()[1])
     settings = served_settings(get_settings(), host, port)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.metadata_url)
@@ -52,10 +72,19 @@ def serve(
         handle = start_in_process_worker(settings, concurrency=concurrency)
     log.info("DriverLens API at %s (worker: %s)", settings.public_base_url, "on" if worker else "off")
     config = uvicorn.Config(
-        app, host=host, port=port, access_log=False, log_config=None, log_level=log_level.lower()
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_config=None,
+        log_level=log_level.lower(),
+        # Forwarded headers are weighed by the app against DRIVERLENS_TRUSTED_PROXIES (api/security.py);
+        # uvicorn's own handling would believe any local peer.
+        proxy_headers=False,
+        http=bounded_protocol(settings.header_timeout_seconds),
     )
     try:
-        uvicorn.Server(config).run()
+        uvicorn.Server(config).run(sockets=[listener])
     finally:
         if handle is not None:
             handle.stop()

@@ -277,13 +277,30 @@ class DriverLensClient(CabMethods):
 
     def latest_run(self, report_id: int, *, completed: bool = True) -> ReportRun:
         """The newest (completed, by default) run of a report; ``NotFoundError`` when there is none."""
-        runs = [r for r in self.report_data(report_id) if r.is_completed or not completed]
+        every = self.report_data(report_id)
+        runs = [r for r in every if r.is_completed or not completed]
         if not runs:
-            what = "completed run" if completed else "run"
-            raise NotFoundError(
-                f"report {report_id} has no {what} yet; wait for one (driverlens client reports wait)"
-            )
+            raise NotFoundError(self._why_no_run(report_id, every, completed))
         return max(runs, key=lambda r: r.due)
+
+    def _why_no_run(self, report_id: int, runs: list[ReportRun], completed: bool) -> str:
+        what = "completed run" if completed else "run"
+        if runs:
+            newest = max(runs, key=lambda r: r.due)
+            if newest.is_failed:
+                return (
+                    f"report {report_id} has no {what}: its newest run, due {format_time(newest.due)}, "
+                    f"failed; `driverlens client reports runs {report_id}` shows why, and "
+                    f"`driverlens client reports run {report_id}` starts another"
+                )
+            return (
+                f"report {report_id} has no {what} yet: its newest run, due {format_time(newest.due)}, is "
+                f"{newest.status}; wait for it (`driverlens client reports wait {report_id}`)"
+            )
+        start = self.get_report(report_id).schedule.start_time
+        due = f", first due {format_time(start)}" if start is not None else ""
+        wait = f"`driverlens client reports wait {report_id}`"
+        return f"report {report_id} has no {what} yet{due}; wait for it ({wait})"
 
     def run_at(self, report_id: int, when: datetime) -> ReportRun:
         """The run of a report due exactly at ``when`` (``NotFoundError`` if there is none)."""

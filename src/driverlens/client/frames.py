@@ -17,7 +17,8 @@ class MissingDependencyError(DriverLensClientError):
 
 def format_of(name: str) -> str:
     """The report format named by a file's extension (csv when unknown: the server's default)."""
-    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    lowered = name.lower().removesuffix(".gz")  # pyarrow reads .gz files itself, by their name
+    ext = lowered.rsplit(".", 1)[-1] if "." in lowered else ""
     return ext if ext in FORMATS else "csv"
 
 

@@ -60,8 +60,9 @@ def wait_for(
             return run
         if run is not None and run.is_failed:
             raise RunFailedError(
-                f"the run of report {report_id} due {run.due.isoformat()} failed; see the server log, "
-                "fix the template if needed, then start another run (driverlens client reports run)"
+                f"the run of report {report_id} due {run.due.isoformat()} failed; "
+                f"`driverlens client reports runs {report_id}` shows why; fix the template if needed, "
+                f"then start another run (`driverlens client reports run {report_id}`)"
             )
         remaining = timeout - elapsed
         if remaining <= 0:

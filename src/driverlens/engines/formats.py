@@ -14,6 +14,10 @@ class OutputFormat(StrEnum):
     TSV = "tsv"
     JSONL = "jsonl"
     PARQUET = "parquet"
+    # gzip-compressed text formats (Parquet compresses its own pages)
+    CSV_GZ = "csv.gz"
+    TSV_GZ = "tsv.gz"
+    JSONL_GZ = "jsonl.gz"
 
     @property
     def content_type(self) -> str:
@@ -44,6 +48,9 @@ _CONTENT_TYPES = {
     OutputFormat.TSV: "text/tab-separated-values; charset=utf-8",
     OutputFormat.JSONL: "application/x-ndjson",
     OutputFormat.PARQUET: "application/vnd.apache.parquet",
+    OutputFormat.CSV_GZ: "application/gzip",
+    OutputFormat.TSV_GZ: "application/gzip",
+    OutputFormat.JSONL_GZ: "application/gzip",
 }
 
 # COMPRESSION is explicit because DuckDB otherwise guesses it from the (temporary) file name.
@@ -52,6 +59,9 @@ _COPY_OPTIONS = {
     OutputFormat.TSV: "FORMAT csv, HEADER true, DELIMITER '\t', COMPRESSION none",
     OutputFormat.JSONL: "FORMAT json, COMPRESSION none",
     OutputFormat.PARQUET: "FORMAT parquet, COMPRESSION zstd",
+    OutputFormat.CSV_GZ: "FORMAT csv, HEADER true, COMPRESSION gzip",
+    OutputFormat.TSV_GZ: "FORMAT csv, HEADER true, DELIMITER '\t', COMPRESSION gzip",
+    OutputFormat.JSONL_GZ: "FORMAT json, COMPRESSION gzip",
 }
 
 

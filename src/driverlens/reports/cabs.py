@@ -66,10 +66,22 @@ class CabPage:
         return self.skip + len(self.rows) < self.total
 
 
+# Where a partner of each kind downloads a CAB instead, for the refusal of the other kind's endpoint.
+_CAB_DOWNLOAD_OF: dict[PartnerKind, str] = {
+    PartnerKind.IHV: "GET /v1.0/my/analytics/driver/cabdownload?applicationId=..&cabIdHash=..",
+    PartnerKind.OEM: "GET /v1.0/my/analytics/hardware/cabdownload?cabIdHash=..",
+}
+
+
 def require_kind(caller: Caller, kind: PartnerKind, what: str) -> None:
-    """Forbidden unless the caller is a partner of ``kind``."""
+    """Forbidden unless the caller is a partner of ``kind``; a CAB download names the caller's own form."""
     if caller.kind is not kind:
-        raise Forbidden(f"{what} is for {kind.value} partners; you are an {caller.kind.value} partner")
+        instead = ""
+        if what.endswith("/cabdownload"):
+            instead = f"; {caller.kind.value} partners download a CAB with {_CAB_DOWNLOAD_OF[caller.kind]}"
+        raise Forbidden(
+            f"{what} is for {kind.value} partners; you are an {caller.kind.value} partner{instead}"
+        )
 
 
 def _text(raw: str | None, name: str, problems: list[Problem], max_len: int = 200) -> str:

@@ -32,12 +32,15 @@ class Preview:
         }
 
 
-def preview_template(engine: Engine, caller: Caller, body: Any, now: datetime, timeout_s: float) -> Preview:
-    """The first rows (at most 100) a run due now would produce; ``QueryTimeout`` past the budget."""
+def preview_template(
+    engine: Engine, caller: Caller, body: Any, now: datetime, timeout_s: float, top: int | None = None
+) -> Preview:
+    """The first rows (at most ``top``, the template's limit and 100) a run due now would produce;
+    ``QueryTimeout`` past the budget."""
     template = validate_template_body(caller, body)
     window = window_for(template.report_period, now)
     query = compile_template(template, Scope(caller.kind, caller.partner_name), window)
-    wanted = min(template.limit or PREVIEW_MAX_ROWS, PREVIEW_MAX_ROWS)
+    wanted = min(template.limit or PREVIEW_MAX_ROWS, top or PREVIEW_MAX_ROWS, PREVIEW_MAX_ROWS)
     columns, rows = engine.preview(query, wanted + 1, timeout_s)
     truncated = len(rows) > wanted
     return Preview(

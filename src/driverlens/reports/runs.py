@@ -19,6 +19,7 @@ from driverlens.reports.caller import Caller
 from driverlens.reports.reportdata import LinkMaker, run_filename
 from driverlens.reports.scheduled import owned_report
 from driverlens.reports.timestamps import iso_utc
+from driverlens.runs.failures import split_error
 
 MAX_RUNS = 500
 
@@ -52,8 +53,12 @@ class RunHistory:
                     for a in self.attempts
                 ],
             }
+        error_code, error = split_error(run.error)
         return {
-            "runIndex": run.run_index,
+            # Extra runs count apart from the schedule: runIndex is the schedule's k (null for an extra
+            # run), manualIndex numbers the extra runs from 1.
+            "runIndex": None if run.manual else run.run_index,
+            "manualIndex": run.run_index + 1 if run.manual else None,
             "manual": run.manual,
             "ReportDatetime": iso_utc(run.due_at),
             "ReportStatus": run.state.value,
@@ -67,7 +72,8 @@ class RunHistory:
             "format": run.format,
             "storeVersion": run.store_version,
             "dataNewestEventDatetime": _iso(run.data_newest_event_at),
-            "error": run.error,
+            "errorCode": error_code,
+            "error": error,
             "startedDatetime": _iso(run.started_at),
             "finishedDatetime": _iso(run.finished_at),
             "callback": callback,

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from driverlens.blobs.store import BlobStore
 from driverlens.engines.formats import OutputFormat
 from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata import Report, Run
@@ -20,6 +21,7 @@ from driverlens.reports.templates import template_exists
 from driverlens.reports.timestamps import iso_utc
 from driverlens.runs import planner
 from driverlens.runs.manual import start_manual_run
+from driverlens.runs.quotas import PartnerLimits, check_new_manual_run
 
 # Checks a callback URL (SSRF guard): returns why it is refused, or None when it is allowed.
 CallbackCheck = Callable[[str], "str | None"]
@@ -197,14 +199,32 @@ def resume_report(db: Database, caller: Caller, report_id: int, now: datetime) -
         return row.id
 
 
-def delete_report(db: Database, caller: Caller, report_id: int, now: datetime) -> None:
-    """Delete a scheduled report; no further run of it starts."""
+def delete_report(
+    db: Database, caller: Caller, report_id: int, now: datetime, blobs: BlobStore | None = None
+) -> None:
+    """Delete a scheduled report; no further run of it starts, and its files (with ``blobs``) go too.
+
+    Deleting the files makes every link already handed out for them fail at once (404) rather than
+    working until it expires, and frees the partner's storage allowance.
+    """
     with db.write_session() as session:
         if not repo.delete_report(session, partner_id=caller.partner_id, report_id=report_id, now=now):
             raise _not_found(report_id)
+        if blobs is None:
+            return
+        keys = repo.forget_report_files(session, report_id=report_id)
+    for key in keys:  # after the commit: a failed delete leaves an orphan for retention, not a dead row
+        blobs.delete(key)
 
 
-def run_now(db: Database, caller: Caller, report_id: int, now: datetime) -> Run:
-    """Record an extra run due now (outside the schedule's count); the worker picks it up."""
+def run_now(
+    db: Database, caller: Caller, report_id: int, now: datetime, limits: PartnerLimits | None = None
+) -> Run:
+    """Record an extra run due now (outside the schedule's count); the worker picks it up.
+
+    Refused (429 or 409, saying what to do) when the partner is at its limit of queued runs or stored bytes.
+    """
     with db.write_session() as session:
-        return start_manual_run(session, owned_report(session, caller, report_id), now)
+        report = owned_report(session, caller, report_id)
+        check_new_manual_run(session, report.partner_id, limits or PartnerLimits())
+        return start_manual_run(session, report, now)

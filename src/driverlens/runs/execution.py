@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +20,24 @@ from sqlalchemy.orm import Session
 from driverlens.blobs.store import BlobStore
 from driverlens.clock import Clock
 from driverlens.compiler import CompiledQuery, DataWindow, Scope, compile_template
+from driverlens.compiler.spreadsheet import neutralise_formulas
 from driverlens.engines import Engine, OutputFormat
 from driverlens.errors import DriverLensError, QueryTimeout, ValidationFailed
 from driverlens.metadata import Partner, Report, Run, Template, TemplateVersion
 from driverlens.metadata.database import Database
-from driverlens.retry import RUN_RETRY, RetryPolicy
+from driverlens.retry import RetryPolicy
 from driverlens.runs import leases
+from driverlens.runs.failures import (
+    RUN_POLICY,
+    RunErrorCode,
+    exhausted,
+    query_rejected,
+    query_timeout,
+    stored,
+    temporary,
+    tracking_id,
+)
+from driverlens.runs.quotas import storage_message, stored_bytes
 from driverlens.runs.schedule import run_window
 from driverlens.runs.states import LeaseLost, Outcome
 from driverlens.templates import parse_template
@@ -71,8 +84,16 @@ def enqueue_notice(sink: CallbackSink, session: Session, run: Run, url: str, sec
 
 
 def blob_key(partner_id: int, report_id: int, run_id: int, attempt: int, fmt: OutputFormat) -> str:
-    """Each attempt writes its own key, so a stale attempt can never overwrite a newer one's file."""
-    return f"reports/{partner_id}/{report_id}/{run_id}-{attempt}.{fmt.extension}"
+    """Each attempt writes its own key, so a stale attempt can never overwrite a newer one's file.
+
+    The random part makes the name unguessable: knowing the ids is not enough to name a file, so a leaked
+    link key alone does not open every partner's reports.
+    """
+    return f"{attempt_prefix(partner_id, report_id, run_id, attempt)}{secrets.token_hex(16)}.{fmt.extension}"
+
+
+def attempt_prefix(partner_id: int, report_id: int, run_id: int, attempt: int) -> str:
+    return f"reports/{partner_id}/{report_id}/{run_id}-{attempt}-"
 
 
 def load_context(db: Database, run: Run) -> RunContext:
@@ -87,12 +108,20 @@ def load_context(db: Database, run: Run) -> RunContext:
     return RunContext(report=row[0], partner=row[1], body=dict(row[2]))
 
 
-def compile_run(context: RunContext, run: Run) -> tuple[CompiledQuery, DataWindow]:
-    """Compile the claimed template version for the run's window (from its due time) and partner scope."""
+def compile_run(
+    context: RunContext, run: Run, *, spreadsheet_safe: bool = False
+) -> tuple[CompiledQuery, DataWindow]:
+    """Compile the claimed template version for the run's window (from its due time) and partner scope.
+
+    ``spreadsheet_safe`` prefixes text cells that start like a formula with ``'`` (for CSV and TSV).
+    """
     template = parse_template(context.body)
     window = run_window(template.report_period, run.due_at)
     scope = Scope(context.partner.kind, context.partner.name)
-    return compile_template(template, scope, window, report_id=context.report.id), window
+    query = compile_template(template, scope, window, report_id=context.report.id)
+    if spreadsheet_safe:
+        query = neutralise_formulas(query, template)
+    return query, window
 
 
 class LeaseKeeper:
@@ -136,10 +165,12 @@ class RunExecutor:
     tmp_dir: Path
     timeout_s: float
     lease_s: float
-    retry: RetryPolicy = RUN_RETRY
+    retry: RetryPolicy = RUN_POLICY
     callbacks: CallbackSink | None = None
     listener: RunListener | None = None
     rng: random.Random | None = None
+    max_stored_bytes: int | None = None
+    neutralise_formulas: bool = True
 
     def _notify(self, event: str, run: Run, attempt: int) -> None:
         if self.listener is not None:
@@ -164,14 +195,23 @@ class RunExecutor:
         try:
             context = load_context(self.db, run)
         except TRANSIENT_ERRORS as exc:
-            self._transient(run, worker_id, attempt, None, f"could not read the report's definition: {exc}")
+            self._transient(run, worker_id, attempt, None, exc)
             return
         try:
-            query, window = compile_run(context, run)
             fmt = OutputFormat.parse(run.format or context.report.output_format)
+            safe = self.neutralise_formulas and fmt in (OutputFormat.CSV, OutputFormat.TSV)
+            query, window = compile_run(context, run, spreadsheet_safe=safe)
         except (DriverLensError, ValueError) as exc:
-            self._fail(run, worker_id, attempt, context, template_problem(exc, context.report.template_id))
+            message = template_problem(exc, context.report.template_id)
+            self._fail(run, worker_id, attempt, context, RunErrorCode.TEMPLATE_INVALID, message, exc)
             return
+        if self.max_stored_bytes is not None:
+            with self.db.session() as session:
+                used = stored_bytes(session, context.partner.id)
+            if used >= self.max_stored_bytes:
+                message = storage_message(used, self.max_stored_bytes)
+                self._fail(run, worker_id, attempt, context, RunErrorCode.STORAGE_QUOTA_EXCEEDED, message)
+                return
         if (run.window_start, run.window_end) != (window.start, window.end):
             leases.record_window(self.db, run.id, worker_id, window.start, window.end)
         key = blob_key(context.partner.id, context.report.id, run.id, attempt, fmt)
@@ -190,12 +230,18 @@ class RunExecutor:
             return
         except QueryTimeout as exc:
             tmp.unlink(missing_ok=True)
-            self._fail(run, worker_id, attempt, context, exc.message)
+            message = query_timeout(self.timeout_s)
+            self._fail(run, worker_id, attempt, context, RunErrorCode.QUERY_TIMEOUT, message, exc)
             return
         except (OSError, duckdb.Error, SQLAlchemyError, DriverLensError) as exc:
             tmp.unlink(missing_ok=True)
-            detail = exc.message if isinstance(exc, DriverLensError) else f"{type(exc).__name__}: {exc}"
-            self._transient(run, worker_id, attempt, context, detail)
+            if self.retry.is_permanent(exc):
+                tid = tracking_id(run.id, attempt)
+                self._fail(
+                    run, worker_id, attempt, context, RunErrorCode.QUERY_REJECTED, query_rejected(tid), exc
+                )
+            else:
+                self._transient(run, worker_id, attempt, context, exc)
             return
         outcome = Outcome(
             output.rows,
@@ -232,13 +278,39 @@ class RunExecutor:
         )
         self._notify("committed", done, attempt)
         for earlier in range(1, attempt):  # files of attempts whose worker died between put and commit
-            self.blobs.delete(blob_key(context.partner.id, context.report.id, run.id, earlier, fmt))
+            prefix = attempt_prefix(context.partner.id, context.report.id, run.id, earlier)
+            for stale in self.blobs.keys_starting(prefix):
+                self.blobs.delete(stale)
 
-    def _fail(self, run: Run, worker_id: str, attempt: int, context: RunContext | None, message: str) -> None:
+    def _fail(
+        self,
+        run: Run,
+        worker_id: str,
+        attempt: int,
+        context: RunContext | None,
+        code: RunErrorCode,
+        message: str,
+        cause: BaseException | None = None,
+    ) -> None:
+        """Fail the run for good: the partner reads ``code`` and ``message``, the log has the detail."""
+        log.error(
+            "run %s failed trackingId=%s code=%s: %s%s",
+            run.id,
+            tracking_id(run.id, attempt),
+            code.value,
+            message,
+            f" (detail: {_detail(cause)})" if cause is not None else "",
+        )
         try:
             after = self._after_end(context) if context is not None else None
             done = leases.fail(
-                self.db, run.id, worker_id, self.clock.now(), message, attempt=attempt, after=after
+                self.db,
+                run.id,
+                worker_id,
+                self.clock.now(),
+                stored(code, message),
+                attempt=attempt,
+                after=after,
             )
         except LeaseLost:
             self._notify("lease_lost", run, attempt)
@@ -246,28 +318,46 @@ class RunExecutor:
         self._notify("failed", done, attempt)
 
     def _transient(
-        self, run: Run, worker_id: str, attempt: int, context: RunContext | None, detail: str
+        self, run: Run, worker_id: str, attempt: int, context: RunContext | None, error: BaseException
     ) -> None:
         """Retry with backoff while attempts remain, then fail with a message a partner can act on."""
-        if self.retry.exhausted(attempt):
-            message = (
-                f"the run failed {attempt} times with a temporary error and was given up: {detail}; "
-                f"start a new run with POST /analytics/driver/report/{run.report_id}/run, and contact "
-                "the operator if it keeps failing"
-            )
-            self._fail(run, worker_id, attempt, context, message)
+        tid = tracking_id(run.id, attempt)
+        if not self.retry.retries(error, attempt):
+            message = exhausted(attempt, run.report_id, tid)
+            self._fail(run, worker_id, attempt, context, RunErrorCode.RETRIES_EXHAUSTED, message, error)
             return
         delay = self.retry.delay(attempt, self.rng or random.Random())
         at = self.clock.now() + timedelta(seconds=delay)
         try:
             again = leases.retry_later(
-                self.db, run.id, worker_id, self.clock.now(), detail, at, attempt=attempt
+                self.db,
+                run.id,
+                worker_id,
+                self.clock.now(),
+                stored(RunErrorCode.TEMPORARY_FAILURE, temporary(tid, delay)),
+                at,
+                attempt=attempt,
             )
         except LeaseLost:
             self._notify("lease_lost", run, attempt)
             return
-        log.warning("run %s attempt %s failed (%s); retrying in %.1f s", run.id, attempt, detail, delay)
+        log.warning(
+            "run %s attempt %s failed trackingId=%s (%s); retrying in %.1f s",
+            run.id,
+            attempt,
+            tid,
+            _detail(error),
+            delay,
+        )
         self._notify("retry", again, attempt)
+
+
+def _detail(error: BaseException | None) -> str:
+    """The full story of an error for the server log (never shown to partners)."""
+    if error is None:
+        return ""
+    text = error.message if isinstance(error, DriverLensError) else str(error)
+    return f"{type(error).__name__}: {text}"
 
 
 def template_problem(exc: DriverLensError | ValueError, template_id: int) -> str:

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from driverlens.clock import ensure_utc
 from driverlens.metadata import Report, Run, RunState, Template
 from driverlens.metadata.database import Database
+from driverlens.runs.failures import RunErrorCode
 from driverlens.runs.states import LeaseLost, Outcome, record_transition, rowcount
 
 #: Tests switch this off to prove that the concurrency tests catch a missing lease check (the claim
 #: then reads and writes in separate transactions and commits match on the run id alone). Never in use.
 CHECK_LEASES = True
+
+#: Tests switch this off to prove that the fairness test catches plain oldest-first claiming. Never in use.
+FAIR_CLAIMS = True
 
 #: A run whose lease expired this many times (its worker died each time) is failed, not retried forever.
 MAX_CLAIMS = 8
@@ -51,7 +55,7 @@ def _holds_lease(worker_id: str, now: datetime, attempt: int | None) -> ColumnEl
 
 
 def abandoned_message(attempts: int) -> str:
-    return (
+    return f"{RunErrorCode.WORKER_LOST.value}: " + (
         f"the run stopped {attempts} times before finishing (the worker running it crashed or was "
         "killed, for example out of memory); narrow the template's projection or period, or start a "
         "manual run later"
@@ -75,17 +79,13 @@ def claim(
         return None  # idle polls never take the write lock
     with db.write_session() as session:
         for _ in range(_CLAIM_SCAN):
-            query = (
-                select(Run.id, Run.state, Run.attempts, Template.current_version)
-                .join(Report, Report.id == Run.report_id)
-                .join(Template, Template.id == Report.template_id)
-                .where(_claimable(now))
-                .order_by(Run.next_attempt_at, Run.id)
-                .limit(1)
-            )
-            if not db.is_sqlite:
-                query = query.with_for_update(of=Run, skip_locked=True)
-            row = session.execute(query).first()
+            row = None
+            if FAIR_CLAIMS:
+                partner_id = _fairest_partner(session, now)
+                if partner_id is not None:
+                    row = session.execute(_candidate(db, now, partner_id)).first()
+            if row is None:  # (on PostgreSQL that partner's runs may all be locked by other claimers)
+                row = session.execute(_candidate(db, now, None)).first()
             if row is None:
                 return None
             run_id, state, attempts, version = row
@@ -106,6 +106,77 @@ def claim(
                 return session.get(Run, run_id, populate_existing=True)
             return None
     return None
+
+
+def _candidate(db: Database, now: datetime, partner_id: int | None) -> Select[int, RunState, int, int]:
+    """The oldest claimable run (of one partner, when given)."""
+    query = (
+        select(Run.id, Run.state, Run.attempts, Template.current_version)
+        .join(Report, Report.id == Run.report_id)
+        .join(Template, Template.id == Report.template_id)
+        .where(_claimable(now))
+        .order_by(Run.next_attempt_at, Run.id)
+        .limit(1)
+    )
+    if partner_id is not None:
+        query = query.where(Report.partner_id == partner_id)
+    if not db.is_sqlite:
+        query = query.with_for_update(of=Run, skip_locked=True)
+    return query
+
+
+def _fairest_partner(session: Session, now: datetime) -> int | None:
+    """The partner whose turn it is: fewest runs running, then least recently served, then oldest due.
+
+    Round robin between partners with claimable runs, so a partner with a long backlog gets one run
+    per turn like everyone else: another partner's due run waits at most for the runs already running.
+    """
+    waiting = dict(
+        session.execute(
+            select(Report.partner_id, func.min(Run.next_attempt_at))
+            .select_from(Run)
+            .join(Report, Report.id == Run.report_id)
+            .where(_claimable(now))
+            .group_by(Report.partner_id)
+        ).all()
+    )
+    if len(waiting) <= 1:
+        return next(iter(waiting), None)
+    partners = list(waiting)
+    running = dict(
+        session.execute(
+            select(Report.partner_id, func.count())
+            .select_from(Run)
+            .join(Report, Report.id == Run.report_id)
+            .where(
+                Report.partner_id.in_(partners),
+                Run.state == RunState.IN_PROGRESS,
+                Run.lease_expires_at > now,
+            )
+            .group_by(Report.partner_id)
+        ).all()
+    )
+    served = dict(
+        session.execute(
+            select(Report.partner_id, func.max(Run.started_at))
+            .select_from(Run)
+            .join(Report, Report.id == Run.report_id)
+            .where(Report.partner_id.in_(partners), Run.started_at.is_not(None))
+            .group_by(Report.partner_id)
+        ).all()
+    )
+    never = datetime.min.replace(tzinfo=UTC)
+
+    def turn(partner_id: int) -> tuple[int, datetime, datetime, int]:
+        last = served.get(partner_id)
+        return (
+            int(running.get(partner_id, 0)),
+            ensure_utc(last) if last is not None else never,
+            ensure_utc(waiting[partner_id]),
+            partner_id,
+        )
+
+    return min(partners, key=turn)
 
 
 def _anything_claimable(db: Database, now: datetime) -> bool:

@@ -118,22 +118,43 @@ def _reports_needing_runs(session: Session, now: datetime) -> list[Report]:
     return [r for r in reports if schedule_of(r).due_count(now) > counts.get(r.id, 0)]
 
 
-def plan_report(session: Session, report: Report, now: datetime) -> list[dict[str, Any]]:
-    """New run rows due for one report at ``now``."""
-    existing = set(
-        session.scalars(select(Run.run_index).where(Run.report_id == report.id, Run.manual.is_(False))).all()
-    )
+def plan_report(
+    session: Session, report: Report, now: datetime, *, max_queued: int | None = None
+) -> list[dict[str, Any]]:
+    """New run rows due for one report at ``now``.
+
+    With ``max_queued``, at most that many of the report's scheduled runs are Pending or running at once:
+    a schedule that starts far in the past (or a long outage) queues its missed runs a few at a time,
+    oldest first, instead of all at once. Skipped runs are always recorded.
+    """
+    recorded = session.execute(
+        select(Run.run_index, Run.state).where(Run.report_id == report.id, Run.manual.is_(False))
+    ).all()
+    existing = {index for index, _ in recorded}
     version, period = current_template_version(session, report.template_id)
     planned = plan_runs(schedule_of(report), period, now, existing=existing, pauses=pauses_of(report))
+    if max_queued is not None:
+        room = max_queued - sum(1 for _, state in recorded if state in ACTIVE_STATES)
+        pending = [p for p in planned if p.state is not PlannedState.SKIPPED]
+        kept = {p.index for p in pending[: max(room, 0)]}
+        planned = [p for p in planned if p.state is PlannedState.SKIPPED or p.index in kept]
     return [run_row(report, p, version, now, manual=False) for p in planned]
 
 
-def plan_due_runs(db: Database, now: datetime) -> int:
-    """Materialise every due scheduled run not yet recorded (Pending, or Skipped if due while paused)."""
+ACTIVE_STATES = (RunState.PENDING, RunState.IN_PROGRESS)
+
+
+def plan_due_runs(db: Database, now: datetime, *, max_catch_up: int | None = None) -> int:
+    """Materialise due scheduled runs not yet recorded (Pending, or Skipped if due while paused).
+
+    ``max_catch_up`` caps how many runs of one schedule are queued at once (see ``plan_report``).
+    """
     now = ensure_utc(now)
     with db.session() as session:
         rows = [
-            row for report in _reports_needing_runs(session, now) for row in plan_report(session, report, now)
+            row
+            for report in _reports_needing_runs(session, now)
+            for row in plan_report(session, report, now, max_queued=max_catch_up)
         ]
     if not rows:
         return 0
@@ -186,11 +207,18 @@ def apply_schedule_edit(session: Session, report: Report, now: datetime) -> int:
 
 
 def report_is_active(session: Session, report: Report) -> bool:
-    """``isActive`` of the contract: not paused, and some scheduled run has not ended yet."""
+    """``isActive`` of the contract: not paused, and not every run done: a scheduled run is still to
+    come, or some run (an extra one too) is pending, running or waiting for a retry. Without the second
+    part a report whose last run was being retried listed as done."""
     if report.is_paused:
         return False
     terminal = [s for s in RunState if s.is_terminal]
     ended = session.scalar(
         select(func.count()).where(Run.report_id == report.id, Run.manual.is_(False), Run.state.in_(terminal))
     )
-    return int(ended or 0) < report.recurrence
+    if int(ended or 0) < report.recurrence:
+        return True
+    unfinished = session.scalar(
+        select(func.count()).where(Run.report_id == report.id, Run.state.not_in(terminal))
+    )
+    return bool(unfinished)

@@ -22,13 +22,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from driverlens.blobs.store import BlobStore, LocalBlobStore
+from driverlens.callbacks.dispatcher import CALLBACK_POLICY
 from driverlens.clock import Clock, SystemClock
 from driverlens.engines import Engine
 from driverlens.metadata import Partner, Report, Run
 from driverlens.metadata.database import Database
-from driverlens.retry import CALLBACK_RETRY, RUN_RETRY, RetryPolicy
+from driverlens.retry import RetryPolicy
 from driverlens.runs import leases
 from driverlens.runs.execution import CallbackSink, RunExecutor, RunListener, enqueue_notice
+from driverlens.runs.failures import RUN_POLICY
 from driverlens.runs.planner import plan_due_runs
 from driverlens.runs.retention import PurgeableEvents, purge
 from driverlens.settings import Settings
@@ -69,7 +71,7 @@ class Worker:
         options: WorkerOptions | None = None,
         callbacks: CallbackSink | None = None,
         events: PurgeableEvents | None = None,
-        retry: RetryPolicy = RUN_RETRY,
+        retry: RetryPolicy = RUN_POLICY,
         listener: RunListener | None = None,
     ) -> None:
         if concurrency < 1:
@@ -96,6 +98,8 @@ class Worker:
             callbacks=callbacks,
             listener=listener,
             rng=random.Random(),
+            max_stored_bytes=settings.partner_max_stored_bytes,
+            neutralise_formulas=not settings.raw_csv_cells,
         )
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -219,7 +223,7 @@ class Worker:
     def housekeeping(self) -> None:
         """One tick: plan due runs, deliver due callbacks, purge once a day."""
         now = self.clock.now()
-        planned = plan_due_runs(self.db, now)
+        planned = plan_due_runs(self.db, now, max_catch_up=self.settings.max_catch_up_runs)
         if planned:
             log.info("planned %d due runs", planned)
         if self.callbacks is not None:
@@ -333,9 +337,9 @@ def default_callbacks(settings: Settings, clock: Clock | None = None) -> Callbac
 
 
 def callback_retry(settings: Settings) -> RetryPolicy:
-    """The callback retry policy: CALLBACK_RETRY's shape with the operator's attempt count and cap."""
+    """The callback retry policy: CALLBACK_POLICY's shape with the operator's attempt count and cap."""
     return replace(
-        CALLBACK_RETRY,
+        CALLBACK_POLICY,
         max_attempts=settings.callback_max_attempts,
         max_delay_s=settings.callback_max_delay_seconds,
     )

@@ -38,9 +38,11 @@ def lookup_column(view: View | None, raw: Any, path: str) -> tuple[Column | None
             return found, []
     candidates = COLUMNS if view is None else columns_of(view)
     names = ", ".join(c.name for c in candidates)
+    guess = lenient.did_you_mean(raw, [c.name for c in candidates])
     if view is None:
-        return None, [Problem(path, f"{echo_text(raw)} is not a column; columns: {names}", value=echo(raw))]
-    message = f"column {echo_text(raw)} is not in the {view.value} view; its columns are: {names}"
+        message = f"{echo_text(raw)} is not a column; {guess}columns: {names}"
+        return None, [Problem(path, message, value=echo(raw))]
+    message = f"column {echo_text(raw)} is not in the {view.value} view; {guess}its columns are: {names}"
     return None, [Problem(path, message, value=echo(raw))]
 
 

@@ -116,7 +116,13 @@ def _timestamp(raw: object) -> datetime:
             parsed = None
         if parsed is not None and len(text) >= 10:
             if parsed.tzinfo is not None:
-                parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+                try:
+                    parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+                except OverflowError as exc:
+                    # 0001-01-01T00:00:00+14:00 is before year 1 in UTC (and 9999-12-31...-14:00 after 9999).
+                    raise CoercionError(
+                        "the timestamp is outside years 1 to 9999 once converted to UTC"
+                    ) from exc
             return parsed
     raise CoercionError("expected an ISO timestamp such as 2024-05-01T13:45:00Z")
 

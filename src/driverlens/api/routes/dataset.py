@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -15,7 +15,7 @@ from driverlens.api.schemas import TEMPLATE_SCHEMA, Envelope, PreviewOut, errors
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
 from driverlens.reports.dataset import dataset_description
-from driverlens.reports.preview import preview_template
+from driverlens.reports.preview import PREVIEW_MAX_ROWS, preview_template
 
 router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
 
@@ -38,11 +38,12 @@ async def dataset(caller: Principal = Depends(principal), ctx: ApiContext = Depe
     openapi_extra=json_body_doc(TEMPLATE_SCHEMA, "A report template."),
 )
 async def preview(
+    top: int | None = Query(None, ge=1, le=PREVIEW_MAX_ROWS, description="At most this many rows (1-100)."),
     caller: Principal = Depends(principal),
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     result = await run_in_threadpool(
-        preview_template, ctx.engine, caller, body, ctx.now(), ctx.settings.preview_timeout_seconds
+        preview_template, ctx.engine, caller, body, ctx.now(), ctx.settings.preview_timeout_seconds, top
     )
     return ok(result.to_json())

@@ -23,9 +23,11 @@ from driverlens.api.schemas import (
 )
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
+from driverlens.callbacks.ssrf import UnresolvedHost
 from driverlens.errors import ValidationFailed
 from driverlens.reports import reportdata, scheduled
 from driverlens.reports.timestamps import iso_utc
+from driverlens.runs.quotas import PartnerLimits
 
 router = APIRouter(prefix="/analytics/driver", tags=["scheduled reports"])
 
@@ -40,6 +42,8 @@ def callback_check(ctx: ApiContext) -> scheduled.CallbackCheck:
     def check(url: str) -> str | None:
         try:
             ctx.callback_guard.check_url(url)
+        except UnresolvedHost:
+            return None  # well-formed; the name is resolved and checked again at every delivery
         except ValidationFailed as exc:
             return "; ".join(p.message for p in exc.problems())
         return None
@@ -156,7 +160,7 @@ async def delete_report(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, ctx.now())
+    await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, ctx.now(), ctx.blobs)
     return ok({"reportId": report_id})
 
 
@@ -197,13 +201,14 @@ async def resume_report(
     status_code=201,
     summary="Start an extra run now (outside the schedule's count)",
     response_model=Envelope[RunStarted],
-    responses=errors(404),
+    responses=errors(404, 409),
 )
 async def run_report_now(
     report_id: ReportIdPath,
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now())
+    limits = PartnerLimits.from_settings(ctx.settings)
+    run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now(), limits)
     data = {"reportId": report_id, "ReportDatetime": iso_utc(run.due_at), "ReportStatus": run.state.value}
     return ok(data, 201)

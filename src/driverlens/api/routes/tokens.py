@@ -15,7 +15,7 @@ from driverlens.api.handlers import tracking_id_of
 from driverlens.api.schemas import form_body_doc
 from driverlens.api.security import client_address
 from driverlens.auth.requests import openid_configuration, parse_form_body, parse_token_request
-from driverlens.auth.service import authenticate_client
+from driverlens.auth.service import authenticate_client, tenant_exists
 from driverlens.auth.tokens import own_issuer
 from driverlens.errors import DriverLensError, RateLimited, Unauthorized, ValidationFailed
 
@@ -106,31 +106,61 @@ async def token_v2(
     return await _token(request, ctx, tenant_id, "v2")
 
 
-def _jwks(ctx: ApiContext) -> Response:
-    return JSONResponse(ctx.keyring.jwks(), headers={"Cache-Control": "public, max-age=300"})
+def _unknown_tenant(request: Request, ctx: ApiContext, tenant_id: str) -> Response | None:
+    """A 404 for a tenant no partner has (the documents would otherwise vouch for any string)."""
+    with ctx.db.session() as session:
+        if tenant_exists(session, tenant_id):
+            return None
+    return oauth_error(
+        request, 404, "invalid_tenant", f"tenant {tenant_id[:100]!r} is not known to this server"
+    )
 
 
-@router.get("/{tenantId}/discovery/keys", summary="Token signing keys (JWKS)")
-def discovery_keys(tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)) -> Response:
-    return _jwks(ctx)
+_TENANT_ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown tenant."}}
 
 
-@router.get("/{tenantId}/discovery/v2.0/keys", summary="Token signing keys (JWKS, v2 path)")
-def discovery_keys_v2(tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)) -> Response:
-    return _jwks(ctx)
+def _jwks(request: Request, ctx: ApiContext, tenant_id: str) -> Response:
+    return _unknown_tenant(request, ctx, tenant_id) or JSONResponse(
+        ctx.keyring.jwks(), headers={"Cache-Control": "public, max-age=300"}
+    )
 
 
-def _openid(ctx: ApiContext, tenant_id: str) -> Response:
+@router.get("/{tenantId}/discovery/keys", summary="Token signing keys (JWKS)", responses=_TENANT_ERRORS)
+def discovery_keys(
+    request: Request, tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)
+) -> Response:
+    return _jwks(request, ctx, tenant_id)
+
+
+@router.get(
+    "/{tenantId}/discovery/v2.0/keys", summary="Token signing keys (JWKS, v2 path)", responses=_TENANT_ERRORS
+)
+def discovery_keys_v2(
+    request: Request, tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)
+) -> Response:
+    return _jwks(request, ctx, tenant_id)
+
+
+def _openid(request: Request, ctx: ApiContext, tenant_id: str) -> Response:
+    unknown = _unknown_tenant(request, ctx, tenant_id)
+    if unknown is not None:
+        return unknown
     base = ctx.settings.public_base_url
     document = openid_configuration(base, tenant_id, issuer=own_issuer(base))
     return JSONResponse(document)
 
 
-@router.get("/{tenantId}/.well-known/openid-configuration", summary="OpenID configuration")
-def openid_v1(tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)) -> Response:
-    return _openid(ctx, tenant_id)
+@router.get(
+    "/{tenantId}/.well-known/openid-configuration", summary="OpenID configuration", responses=_TENANT_ERRORS
+)
+def openid_v1(request: Request, tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)) -> Response:
+    return _openid(request, ctx, tenant_id)
 
 
-@router.get("/{tenantId}/v2.0/.well-known/openid-configuration", summary="OpenID configuration (v2)")
-def openid_v2(tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)) -> Response:
-    return _openid(ctx, tenant_id)
+@router.get(
+    "/{tenantId}/v2.0/.well-known/openid-configuration",
+    summary="OpenID configuration (v2)",
+    responses=_TENANT_ERRORS,
+)
+def openid_v2(request: Request, tenant_id: TenantPath, ctx: ApiContext = Depends(get_context)) -> Response:
+    return _openid(request, ctx, tenant_id)

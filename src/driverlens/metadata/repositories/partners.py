@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driverlens.catalog import PartnerKind
@@ -80,8 +80,16 @@ def add_partner(
 ) -> Partner:
     """Create a partner; a tenant id and a callback secret are generated when not given."""
     tenant_id = tenant_id or str(uuid.uuid4())
-    if get_partner_by_name(session, name) is not None:
-        raise Conflict(f"a partner named {name!r} already exists", target="name")
+    wanted = name_key(name)
+    for existing in session.scalars(select(Partner.name)):
+        if name_key(existing) == wanted:
+            # Scoping matches owner columns by exact name: two partners whose names differ only in case
+            # or spacing would be impossible to tell apart for operators and in the data.
+            raise Conflict(
+                f"a partner named {existing!r} already exists; names differing only in case or spaces "
+                "are the same partner",
+                target="name",
+            )
     if get_partner_by_tenant(session, tenant_id) is not None:
         raise Conflict(f"tenant id {tenant_id!r} already belongs to another partner", target="tenantId")
     partner = Partner(
@@ -97,12 +105,25 @@ def add_partner(
     return partner
 
 
+def name_key(name: str) -> str:
+    """What makes two partner names the same: case and runs of white space do not count."""
+    return " ".join(name.split()).casefold()
+
+
 def get_partner(session: Session, partner_id: int) -> Partner | None:
     return session.get(Partner, partner_id)
 
 
 def get_partner_by_name(session: Session, name: str) -> Partner | None:
     return session.scalars(select(Partner).where(Partner.name == name)).one_or_none()
+
+
+def tenant_exists(session: Session, tenant_id: str) -> bool:
+    """Whether some partner has ``tenant_id``, compared case-insensitively."""
+    if not tenant_id:
+        return False
+    query = select(Partner.id).where(func.lower(Partner.tenant_id) == tenant_id.lower()).limit(1)
+    return session.scalars(query).first() is not None
 
 
 def get_partner_by_tenant(session: Session, tenant_id: str) -> Partner | None:

@@ -6,11 +6,11 @@ from datetime import datetime
 from enum import Enum
 from typing import Final
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from driverlens.errors import NotFound
-from driverlens.metadata.models import Report, Template
+from driverlens.metadata.models import Report, Run, Template
 
 
 class _Unset(Enum):
@@ -147,6 +147,21 @@ def delete_report(session: Session, *, partner_id: int, report_id: int, now: dat
     report.modified_at = now
     session.flush()
     return True
+
+
+def forget_report_files(session: Session, *, report_id: int) -> list[str]:
+    """Clear the file locations of a report's runs; returns the blob keys that were recorded."""
+    keys = list(
+        session.scalars(select(Run.location).where(Run.report_id == report_id, Run.location != "")).all()
+    )
+    if keys:
+        session.execute(
+            update(Run)
+            .where(Run.report_id == report_id, Run.location != "")
+            .values(location="")
+            .execution_options(synchronize_session=False)
+        )
+    return keys
 
 
 def reports_using_template(session: Session, *, partner_id: int, template_id: int) -> list[Report]:
