@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from driverlens.events import EventStore
+from driverlens.reports.timestamps import iso_utc
 from tests.api.conftest import IHV, OEM
 from tests.api.helpers import (
     created_id,
@@ -137,3 +139,8 @@ def test_dataset_describes_views_operators_and_limits(server: Server) -> None:
     assert "ApplicationId" not in views["OEMDriver"]
     assert {o["name"] for o in data["operators"]} >= {"EQ", "IN", "LIKE"}
     assert data["limits"]["previewRows"] == 100
+    # Freshness of the events: the table version now and its newest failure (the server seeded events).
+    snapshot = EventStore(server.data_dir).snapshot()
+    assert data["freshness"]["storeVersion"] == snapshot.version >= 1
+    assert snapshot.newest_event is not None
+    assert data["freshness"]["newestEventDatetime"] == iso_utc(snapshot.newest_event)

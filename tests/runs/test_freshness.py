@@ -14,7 +14,10 @@ from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore, seed_events
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
+from driverlens.reports.hotpath import SqliteHotPath
+from driverlens.reports.reportdata import report_data
 from driverlens.reports.runs import run_history
+from driverlens.reports.timestamps import iso_utc
 from driverlens.runs.worker import Worker, WorkerOptions
 from driverlens.settings import Settings
 from tests.runs.conftest import T0, Scheduled
@@ -52,3 +55,14 @@ def test_a_completed_run_records_the_table_version_and_newest_event_it_read(
     (shown,) = [h.to_json() for h in run_history(sqlite_db, caller, sched.report.id)]
     assert shown["storeVersion"] == snapshot.version
     assert shown["dataNewestEventDatetime"]
+    # Report data shows the same, beside the link (through the ORM and the SQLite fast path alike).
+    hot = SqliteHotPath.for_database(sqlite_db)
+    assert hot is not None
+    for path in (None, hot):
+        (item,) = report_data(
+            sqlite_db, caller, sched.report.id, run.due_at.date(), run.due_at.date(),
+            lambda key, name, sha: f"https://x/{key}", path,
+        )  # fmt: skip
+        listed = item.to_json()
+        assert listed["DataStoreVersion"] == snapshot.version
+        assert listed["DataNewestEventDatetime"] == iso_utc(snapshot.newest_event)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from driverlens.catalog import AGGREGATE_FUNCTIONS, OPERATORS, REPORT_PERIODS, View, columns_of
 from driverlens.reports import schedule_input
 from driverlens.reports.preview import PREVIEW_MAX_ROWS
+from driverlens.reports.timestamps import iso_utc
 from driverlens.templates import MAX_DEPTH, MAX_IN_VALUES, MAX_ITEMS, MAX_PROJECTION, MAX_VALUE_LENGTH
 
 _OPERATOR_TEXT = {
@@ -29,7 +31,15 @@ _AGGREGATE_TEXT = {
 }
 
 
-def dataset_description(max_body_bytes: int) -> dict[str, Any]:
+def freshness(version: int, newest_event: datetime | None) -> dict[str, Any]:
+    """How fresh the failure events are: the event table's newest version and newest failure time."""
+    return {
+        "storeVersion": version,
+        "newestEventDatetime": iso_utc(newest_event) if newest_event is not None else None,
+    }
+
+
+def dataset_description(max_body_bytes: int, fresh: dict[str, Any] | None = None) -> dict[str, Any]:
     """Views and their columns, operators, aggregates, report periods and limits (from the catalogue)."""
     views = [
         {
@@ -71,4 +81,5 @@ def dataset_description(max_body_bytes: int) -> dict[str, Any]:
             "maxRecurrence": schedule_input.MAX_RECURRENCE,
             "maxBodyBytes": max_body_bytes,
         },
+        **({"freshness": fresh} if fresh is not None else {}),
     }

@@ -24,7 +24,8 @@ from driverlens.metadata.database import SQLITE_BUSY_TIMEOUT_MS, Database
 
 _CLIENT_LIVE = "SELECT 1 FROM clients WHERE client_id = ? AND revoked_at IS NULL"
 _RUNS_DUE_BETWEEN = (
-    "SELECT runs.due_at, runs.state, runs.location, runs.manual, runs.format, runs.sha256 "
+    "SELECT runs.due_at, runs.state, runs.location, runs.manual, runs.format, runs.sha256, "
+    "runs.store_version, runs.data_newest_event_at "
     "FROM runs JOIN reports ON reports.id = runs.report_id "
     "WHERE reports.id = ? AND reports.partner_id = ? AND reports.deleted_at IS NULL "
     "AND runs.due_at >= ? AND runs.due_at < ? AND runs.state != ? "
@@ -40,7 +41,7 @@ _INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, cr
 # committed a passive checkpoint is queued on the checkpoint executor instead, so the WAL stays small.
 CHECKPOINT_EVERY_COMMITS = 500
 
-RunRow = tuple[datetime, RunState, str, bool, str, str | None]
+RunRow = tuple[datetime, RunState, str, bool, str, str | None, int | None, datetime | None]
 # A template to create: (partner id, canonical body, creation time).
 NewTemplate = tuple[int, dict[str, Any], datetime]
 
@@ -132,8 +133,17 @@ class SqliteHotPath:
             return None
         read_time, read_state, read_bool = self._read_time, self._read_state, self._read_bool
         return [
-            (read_time(due), read_state(state), location, read_bool(manual), fmt, sha256)
-            for due, state, location, manual, fmt, sha256 in rows
+            (
+                read_time(due),
+                read_state(state),
+                location,
+                read_bool(manual),
+                fmt,
+                sha256,
+                version,
+                read_time(newest) if newest is not None else None,
+            )
+            for due, state, location, manual, fmt, sha256, version, newest in rows
         ]
 
     def insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int:

@@ -25,7 +25,16 @@ _OWNED = (
     & Report.deleted_at.is_(None)
 )
 _RUNS_DUE_BETWEEN = (
-    select(Run.due_at, Run.state, Run.location, Run.manual, Run.format, Run.sha256)
+    select(
+        Run.due_at,
+        Run.state,
+        Run.location,
+        Run.manual,
+        Run.format,
+        Run.sha256,
+        Run.store_version,
+        Run.data_newest_event_at,
+    )
     .join(Report, Report.id == Run.report_id)
     .where(
         _OWNED,
@@ -46,6 +55,8 @@ class ReportDataItem:
     status: RunState
     location: str
     sha256: str | None = None
+    store_version: int | None = None
+    newest_event: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
         # ReportSha256 is beyond the hosted API (clients ignore unknown keys): what a download must hash
@@ -55,6 +66,10 @@ class ReportDataItem:
             "ReportStatus": self.status.value,
             "ReportLocation": self.location,
             "ReportSha256": self.sha256,
+            # Freshness, beyond the hosted API too: the event table version the run read and the newest
+            # failure in it, so a quiet day can be told from a stalled pipeline.
+            "DataStoreVersion": self.store_version,
+            "DataNewestEventDatetime": iso_utc(self.newest_event) if self.newest_event else None,
         }
 
 
@@ -117,9 +132,11 @@ def report_data(
     if rows is None:
         raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
     items = []
-    for due, state, blob_key, manual, fmt, sha256 in rows:
+    for due, state, blob_key, manual, fmt, sha256, version, newest in rows:
         location = ""
         if state is RunState.COMPLETED and blob_key:
             location = link_for(blob_key, run_filename(report_id, due, manual, fmt), sha256 or None)
-        items.append(ReportDataItem(due, state, location, (sha256 or None) if location else None))
+        items.append(
+            ReportDataItem(due, state, location, (sha256 or None) if location else None, version, newest)
+        )
     return items

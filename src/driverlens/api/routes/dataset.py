@@ -14,7 +14,7 @@ from driverlens.api.envelope import ok
 from driverlens.api.schemas import TEMPLATE_SCHEMA, Envelope, PreviewOut, errors, json_body_doc
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
-from driverlens.reports.dataset import dataset_description
+from driverlens.reports.dataset import dataset_description, freshness
 from driverlens.reports.preview import PREVIEW_MAX_ROWS, preview_template
 
 router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
@@ -27,7 +27,9 @@ router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
     responses=errors(),
 )
 async def dataset(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
-    return ok(dataset_description(ctx.settings.max_body_bytes))
+    snapshot = await run_in_threadpool(ctx.events.snapshot)
+    fresh = freshness(snapshot.version, snapshot.newest_event)
+    return ok(dataset_description(ctx.settings.max_body_bytes, fresh))
 
 
 @router.post(
