@@ -68,6 +68,8 @@ def test_history_shows_each_run_and_its_callback_attempts(
     [item] = run_history(db, _caller(owner), report_id)
     shown = item.to_json()
     assert shown["manual"] is True and shown["ReportStatus"] == "Pending"
+    # An extra run is not the schedule's run 0: it has no runIndex, and the first extra run is number 1.
+    assert (shown["runIndex"], shown["manualIndex"]) == (None, 1)
     assert shown["windowEnd"] == "2026-03-01"
     assert shown["callback"]["state"] == "Pending"
     assert [(a["attempt"], a["statusCode"]) for a in shown["callback"]["attempts"]] == [(1, 500), (2, 429)]

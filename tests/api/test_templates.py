@@ -122,6 +122,17 @@ def test_preview_returns_first_rows_for_the_callers_scope(server: Server) -> Non
     assert all(t["template"] != body for t in stored)
 
 
+def test_preview_honours_top_and_refuses_it_out_of_range(server: Server) -> None:
+    body = ihv_template(projection=["DriverName", "DriverVersion"], limit=0)
+    with server.client(IHV) as api:
+        two = api.post("/analytics/driver/reporttemplate/preview?top=2", json=body)
+        too_many = api.post("/analytics/driver/reporttemplate/preview?top=101", json=body)
+    assert two.status_code == 200, two.text
+    assert two.json()["data"]["rowCount"] == 2 and len(two.json()["data"]["rows"]) == 2
+    assert too_many.status_code == 400
+    assert "top" in error_targets(too_many) or "top" in error_text(too_many)
+
+
 def test_preview_for_an_oem(server: Server) -> None:
     with server.client(OEM) as api:
         response = api.post("/analytics/driver/reporttemplate/preview", json=oem_template(limit=3))
