@@ -75,3 +75,31 @@ def test_history_shows_each_run_and_its_callback_attempts(
     assert [(a["attempt"], a["statusCode"]) for a in shown["callback"]["attempts"]] == [(1, 500), (2, 429)]
     with pytest.raises(NotFound):
         run_history(db, _caller(other), report_id)
+
+
+def test_a_report_whose_schedule_is_done_stays_active_while_an_extra_run_is_unfinished(
+    db: Database, make_partner: Callable[..., Partner]
+) -> None:
+    from driverlens.metadata import Run, RunState
+    from driverlens.runs.planner import report_is_active
+
+    owner = make_partner(db)
+    with db.write_session() as session:
+        template = template_repo.create_template(session, partner_id=owner.id, body=BODY, now=NOW)
+        report = report_repo.create_report(
+            session, partner_id=owner.id, template_id=template.id, start_time=NOW - timedelta(days=2),
+            interval_hours=24, recurrence=1, now=NOW - timedelta(days=3),
+        )  # fmt: skip
+        extra = start_manual_run(session, report, NOW)
+        session.add(
+            Run(
+                report_id=report.id, run_index=0, manual=False, due_at=report.start_time,
+                window_start=extra.window_start, window_end=extra.window_end, state=RunState.COMPLETED,
+                next_attempt_at=NOW, template_version=1, created_at=NOW,
+            )
+        )  # fmt: skip
+        session.flush()
+        assert report_is_active(session, report)  # the extra run is still pending
+        extra.state = RunState.COMPLETED
+        session.flush()
+        assert not report_is_active(session, report)  # every run done: the report is finished
