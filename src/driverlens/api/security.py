@@ -47,6 +47,17 @@ def client_address(request: Request) -> str:
     return forwarded_client(peer, request.headers.getlist("x-forwarded-for"), ctx.settings.trusted_proxies)
 
 
+def forwarded_https(request: Request) -> bool:
+    """Whether a trusted proxy (``DRIVERLENS_TRUSTED_PROXIES``) says it received the request over TLS."""
+    peer = request.client.host if request.client else ""
+    ctx: ApiContext = request.app.state.ctx
+    networks = _networks(ctx.settings.trusted_proxies)
+    if not networks or not _within(peer, networks):
+        return False
+    protos = [p.strip().lower() for h in request.headers.getlist("x-forwarded-proto") for p in h.split(",")]
+    return bool(protos) and protos[-1] == "https"
+
+
 def forwarded_client(peer: str, forwarded_for: list[str], trusted: str) -> str:
     """Walk X-Forwarded-For from the nearest hop back while hops are trusted proxies.
 

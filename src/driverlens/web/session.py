@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from driverlens.api.context import ApiContext
+from driverlens.api.security import forwarded_https
 from driverlens.auth.web_sessions import SignedIn, live_session
 from driverlens.errors import DriverLensError
 from driverlens.web.render import render
@@ -44,8 +45,13 @@ def context(request: Request) -> ApiContext:
 
 
 def is_secure(request: Request) -> bool:
-    """Cookies are Secure when the page is served over TLS (directly or as the public address)."""
-    return request.url.scheme == "https" or context(request).settings.public_base_url.startswith("https:")
+    """Cookies are Secure when the page is served over TLS: directly, as the public address, or behind a
+    trusted proxy that says so (X-Forwarded-Proto from an address in DRIVERLENS_TRUSTED_PROXIES)."""
+    return (
+        request.url.scheme == "https"
+        or context(request).settings.public_base_url.startswith("https:")
+        or forwarded_https(request)
+    )
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
