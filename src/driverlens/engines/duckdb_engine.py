@@ -80,15 +80,8 @@ class DuckDBEngine:
         started = time.perf_counter()
         snapshot = self._store.snapshot()
         with self._reading(snapshot) as conn:
-            rows, size, digest = copy_to_file(conn, query.sql("duckdb"), dest, fmt, timeout_s)
-        return RunOutput(
-            rows=rows,
-            bytes=size,
-            sha256=digest,
-            duration_s=time.perf_counter() - started,
-            store_version=snapshot.version,
-            newest_event=snapshot.newest_event,
-        )
+            written = copy_to_file(conn, query.sql("duckdb"), dest, fmt, timeout_s)
+        return RunOutput.of_file(written, started, snapshot.version, snapshot.newest_event)
 
     def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
         """Column names and the first ``limit`` rows, as JSON-safe values."""

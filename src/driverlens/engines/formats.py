@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -76,3 +77,11 @@ class RunOutput:
     duration_s: float
     store_version: int | None = None
     newest_event: datetime | None = None
+
+    @classmethod
+    def of_file(
+        cls, written: tuple[int, int, str], started: float, version: int, newest: datetime | None
+    ) -> RunOutput:
+        """From ``copy_to_file``'s (rows, bytes, sha256), the run's perf_counter start and its snapshot."""
+        rows, size, digest = written
+        return cls(rows, size, digest, time.perf_counter() - started, version, newest)

@@ -112,17 +112,10 @@ class SparkEngine:
         try:
             con.register("spark_result", result)
             select = _as_duckdb_types(con, query.sql("duckdb"), "spark_result")
-            rows, size, digest = copy_to_file(con, select, dest, fmt, remaining, keep_order=True)
+            written = copy_to_file(con, select, dest, fmt, remaining, keep_order=True)
         finally:
             con.close()
-        return RunOutput(
-            rows=rows,
-            bytes=size,
-            sha256=digest,
-            duration_s=time.perf_counter() - started,
-            store_version=snapshot.version,
-            newest_event=snapshot.newest_event,
-        )
+        return RunOutput.of_file(written, started, snapshot.version, snapshot.newest_event)
 
     def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
         """Column names and the first ``limit`` rows, as JSON-safe values."""
