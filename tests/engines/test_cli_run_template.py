@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ from driverlens.events import EventStore, seed_events
 from driverlens.events.demo import DEMO_PARTNERS
 from driverlens.metadata.database import Database
 from driverlens.metadata.migrate import migrate
-from driverlens.settings import Settings
+from driverlens.settings import Settings, get_settings
+from tests.engines.conftest import _event, store_rows
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 
@@ -115,3 +117,23 @@ def test_run_template_reports_problems_clearly(settings: Settings, tmp_path: Pat
         and "allowed: csv, tsv, jsonl, parquet, csv.gz, tsv.gz, jsonl.gz" in _flat(bad_format.output)
     )
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("raw_cells", "expected"), [(False, '\'=HYPERLINK("x")'), (True, '=HYPERLINK("x")')])
+def test_run_template_neutralises_formula_cells_in_compressed_csv(
+    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raw_cells: bool, expected: str
+) -> None:
+    """Issue 10.9 holds for run-template too, and for csv.gz (a spreadsheet opens it once unpacked)."""
+    store_rows(
+        EventStore(settings.data_dir), [_event(FailureName='=HYPERLINK("x")', FailureDate=date(2026, 2, 27))]
+    )
+    if raw_cells:
+        monkeypatch.setenv("DRIVERLENS_RAW_CSV_CELLS", "1")
+        get_settings.cache_clear()
+    out = tmp_path / "t3.csv.gz"
+    args = ["run-template", str(_template_file(tmp_path, 3)), "--partner", "Contoso Graphics"]
+    result = CliRunner().invoke(app, [*args, "--at", "2026-03-01", "--format", "csv.gz", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    with gzip.open(out, "rt", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["FailureName"] for row in rows] == [expected]

@@ -305,7 +305,15 @@ def test_callback_retry_policy_follows_the_settings(settings: Settings) -> None:
 
 @pytest.mark.parametrize(
     ("output_format", "raw", "neutralised"),
-    [("csv", False, True), ("tsv", False, True), ("parquet", False, False), ("csv", True, False)],
+    [
+        ("csv", False, True),
+        ("tsv", False, True),
+        ("csv.gz", False, True),
+        ("tsv.gz", False, True),
+        ("jsonl", False, False),
+        ("parquet", False, False),
+        ("csv", True, False),
+    ],
 )
 def test_spreadsheet_formulas_are_neutralised_in_csv_and_tsv_by_default(
     db: Database, make_report: MakeReport, make_worker: MakeWorker,

@@ -61,6 +61,7 @@ def run_template(
 ) -> None:
     """Run one template file now for one partner and write the report file."""
     from driverlens.compiler import Scope, compile_template, window_for
+    from driverlens.compiler.spreadsheet import neutralise_formulas
     from driverlens.engines import OutputFormat
     from driverlens.engines.factory import engine_for
     from driverlens.events import event_store
@@ -79,6 +80,8 @@ def run_template(
         template = parse_template(loads(file.read_bytes()))
         window = window_for(template.report_period, due)
         query = compile_template(template, Scope(kind=kind, partner=name), window, report_id=report_id)
+        if output_format.opens_in_spreadsheets and not settings.raw_csv_cells:
+            query = neutralise_formulas(query, template)
         result = engine_for(settings, event_store(settings)).run_to_file(
             query, out, output_format, timeout_s=settings.query_timeout_seconds
         )

@@ -29,6 +29,11 @@ class OutputFormat(StrEnum):
         return self.value
 
     @property
+    def opens_in_spreadsheets(self) -> bool:
+        """CSV and TSV, compressed or not: a spreadsheet program opens them and may run formula cells."""
+        return self in _SPREADSHEET_FORMATS
+
+    @property
     def copy_options(self) -> str:
         """The options of DuckDB's ``COPY ... TO`` that write this format (fixed text, no user input)."""
         return _COPY_OPTIONS[self]
@@ -43,6 +48,10 @@ class OutputFormat(StrEnum):
         allowed = ", ".join(m.value for m in cls)
         raise ValueError(f"unknown output format {raw!r}; allowed: {allowed}")
 
+
+_SPREADSHEET_FORMATS = frozenset(
+    {OutputFormat.CSV, OutputFormat.TSV, OutputFormat.CSV_GZ, OutputFormat.TSV_GZ}
+)
 
 _CONTENT_TYPES = {
     OutputFormat.CSV: "text/csv; charset=utf-8",

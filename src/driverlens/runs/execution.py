@@ -199,7 +199,7 @@ class RunExecutor:
             return
         try:
             fmt = OutputFormat.parse(run.format or context.report.output_format)
-            safe = self.neutralise_formulas and fmt in (OutputFormat.CSV, OutputFormat.TSV)
+            safe = self.neutralise_formulas and fmt.opens_in_spreadsheets
             query, window = compile_run(context, run, spreadsheet_safe=safe)
         except (DriverLensError, ValueError) as exc:
             message = template_problem(exc, context.report.template_id)
