@@ -119,6 +119,21 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         30.0, gt=0, le=3600, description="Time a client has to send a request's whole body (408 after)."
     )
+    log_format: Literal["text", "json"] = Field(
+        "text", description="Log lines of serve and worker: human text, or one JSON object per line."
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="`driverlens worker` serves /metrics on this port (0: any free one); unset: no server.",
+    )
+    worker_metrics_host: str = Field(
+        "127.0.0.1", description="Address the standalone worker's /metrics server binds (0.0.0.0: all)."
+    )
+    ingest_metrics_file: Path | None = Field(
+        None, description="`driverlens ingest` adds its counters to this Prometheus textfile when set."
+    )
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
     azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
     azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")

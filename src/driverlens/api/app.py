@@ -95,6 +95,8 @@ def create_app(
         install_dashboard(app)
     _install_openapi(app, [*routers, *extra_routers])
     ctx.metrics.runs_by_state = partial(count_runs_by_state, ctx.db)
+    if ctx.metrics.process is not None:
+        ctx.metrics.process.watch_queue(ctx.db, ctx.clock)
     return app
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ from driverlens.clock import Clock
 from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore, event_store
 from driverlens.metadata.database import Database
+from driverlens.observability import ProcessMetrics
 from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.settings import Settings
 
@@ -72,8 +74,10 @@ class ApiContext:
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a metadata write on this process's one writer thread: SQLite takes one writer at a time,
-        and a queue here is cheaper than many threads contending for its lock."""
-        return await asyncio.get_running_loop().run_in_executor(self.writer, partial(fn, *args))
+        and a queue here is cheaper than many threads contending for its lock. The request's context
+        (its trackingId for the log) goes along."""
+        call = partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.writer, call)
 
     def close(self) -> None:
         self.writer.shutdown(wait=True)
@@ -105,7 +109,7 @@ def build_context(
     ctx = ApiContext(
         settings=settings,
         clock=clock,
-        metrics=Metrics(),
+        metrics=Metrics(process=ProcessMetrics("api")),
         limiter=RateLimiter(settings.rate_limit_per_minute),
         db=db,
         events=events,

@@ -5,6 +5,10 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from driverlens.observability import ProcessMetrics
 
 LATENCY_BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -14,15 +18,24 @@ def _label(value: str) -> str:
 
 
 class Metrics:
-    """Counters and a latency histogram, updated by the request middleware."""
+    """Counters and a latency histogram, updated by the request middleware.
 
-    def __init__(self, runs_by_state: Callable[[], Mapping[str, int]] | None = None) -> None:
+    ``process`` holds the rest of this process's figures (its in-process worker's runs and callbacks,
+    the run queue), rendered after the HTTP ones.
+    """
+
+    def __init__(
+        self,
+        runs_by_state: Callable[[], Mapping[str, int]] | None = None,
+        process: ProcessMetrics | None = None,
+    ) -> None:
         self._lock = threading.Lock()
         self._requests: dict[tuple[str, str, str], int] = {}
         self._latency: dict[str, list[int]] = {}
         self._latency_sum: dict[str, float] = {}
         self._latency_count: dict[str, int] = {}
         self.runs_by_state = runs_by_state
+        self.process = process
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -76,4 +89,5 @@ class Metrics:
             ]
             for state, count in sorted(self.runs_by_state().items()):
                 lines.append(f'driverlens_runs{{state="{_label(state)}"}} {count}')
-        return "\n".join(lines) + "\n"
+        text = "\n".join(lines) + "\n"
+        return text + self.process.render() if self.process is not None else text

@@ -16,6 +16,7 @@ from driverlens.api.envelope import error_item, failure
 from driverlens.api.metrics import Metrics
 from driverlens.api.slowclients import BodyDeadline
 from driverlens.errors import PayloadTooLarge
+from driverlens.observability import logs
 
 log = logging.getLogger("driverlens.api")
 access_log = logging.getLogger("driverlens.api.access")
@@ -66,6 +67,8 @@ class RequestContextMiddleware:
             return
         tracking_id = self.tracking_ids.next()
         scope.setdefault("state", {})["tracking_id"] = tracking_id
+        # Every line logged while serving this request carries its id (JSON log format).
+        context_token = logs.tracking_id.set(tracking_id)
         started = time.perf_counter()
         response: dict[str, Any] = {"status": 500, "started": False}
         limit = self.large_bodies.get(scope["path"], self.max_body_bytes)
@@ -121,6 +124,7 @@ class RequestContextMiddleware:
                 tracking_id,
                 scope.get("state", {}).get("client_id", "-"),
             )
+            logs.tracking_id.reset(context_token)
 
 
 def _may_have_body(scope: Scope) -> bool:

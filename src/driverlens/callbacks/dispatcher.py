@@ -13,6 +13,7 @@ import logging
 import os
 import random
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -36,6 +37,7 @@ from driverlens.metadata.models import (
     Report,
     Run,
 )
+from driverlens.observability import ProcessMetrics
 from driverlens.retry import CALLBACK_RETRY, RetryPolicy
 
 log = logging.getLogger("driverlens.callbacks")
@@ -72,6 +74,7 @@ class Dispatcher:
         timeout_s: float = DEFAULT_TIMEOUT_S,
         owner: str | None = None,
         sender: Sender = deliver_once,
+        metrics: ProcessMetrics | None = None,
     ) -> None:
         self.guard = guard
         self.public_base_url = public_base_url
@@ -82,6 +85,7 @@ class Dispatcher:
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.lease = timedelta(seconds=timeout_s * 3 + 30)
         self._send = sender
+        self.metrics = metrics
 
     def enqueue(
         self, session: Session, run: Run, url: str, partner_secret: str | None = None
@@ -161,6 +165,13 @@ class Dispatcher:
             return out
 
     def _attempt(self, item: _Claimed) -> tuple[AttemptResult, datetime]:
+        started = time.monotonic()
+        result, attempted_at = self._send_one(item)
+        if self.metrics is not None:
+            self.metrics.callback_attempt(time.monotonic() - started)
+        return result, attempted_at
+
+    def _send_one(self, item: _Claimed) -> tuple[AttemptResult, datetime]:
         attempted_at = self.clock.now()
         body = encode_notice(item.payload)
         try:
@@ -199,12 +210,15 @@ class Dispatcher:
             "lease_owner": None,
             "lease_expires_at": None,
         }
+        outcome = "retry"
         if result.delivered:
+            outcome = "delivered"
             values.update(state=DeliveryState.DELIVERED, next_attempt_at=None)
         elif self.policy.exhausted(number) or (
             result.failure is not None and self.policy.is_permanent(result.failure)
         ):
             # Out of attempts, or refused in a way no retry changes (an address the guard refuses).
+            outcome = "gave_up"
             values.update(state=DeliveryState.FAILED, next_attempt_at=None)
         else:
             retry_after = result.retry_after_s if result.status_code in RETRY_AFTER_STATUSES else None
@@ -241,6 +255,8 @@ class Dispatcher:
             result.status_code,
             result.error,
         )
+        if self.metrics is not None:
+            self.metrics.callback_outcome(outcome, result.status_code)
 
 
 def delivery_log(session: Session, run_id: int) -> list[CallbackAttempt]:

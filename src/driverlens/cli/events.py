@@ -24,21 +24,42 @@ def ingest(
         False, "--skip-invalid", help="Load the good rows; write rejects beside each input (.rejects.csv)."
     ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    metrics_file: Path | None = typer.Option(
+        None,
+        "--metrics-file",
+        help="Add this run's counters to a Prometheus textfile (node_exporter's textfile collector); "
+        "default DRIVERLENS_INGEST_METRICS_FILE.",
+    ),
 ) -> None:
     """Validate and load failure events, all files in one transaction."""
     from driverlens.events import event_store
+    from driverlens.observability import ProcessMetrics
+    from driverlens.observability.textfile import write_textfile
 
-    store = event_store(get_settings())
+    settings = get_settings()
+    store = event_store(settings)
     try:
         report = store.ingest(files, skip_invalid=skip_invalid, progress=progress)
     except DriverLensError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
+    # The same figures as driverlens_ingest_* (docs/operations.md), for logs and for the textfile.
     typer.echo(
-        f"loaded {report.loaded} rows, skipped {report.duplicates} duplicates, rejected {report.rejected}"
+        f"loaded {report.loaded} rows, skipped {report.duplicates} duplicates, rejected {report.rejected}; "
+        f"{'1 batch committed' if report.version is not None else 'nothing committed'}, "
+        f"{report.conflicts} commit conflict(s) retried"
     )
     for path in report.rejects_paths:
         typer.echo(f"rejects written to {path}")
+    target = metrics_file or settings.ingest_metrics_file
+    if target is not None:
+        metrics = ProcessMetrics("ingest")
+        metrics.ingested(report)
+        try:
+            write_textfile(target, metrics.registry, "driverlens_ingest_last_success_timestamp_seconds")
+        except OSError as exc:
+            typer.echo(f"error: the events are loaded, but {target} could not be written: {exc}", err=True)
+            raise typer.Exit(1) from exc
 
 
 def purge(

@@ -53,13 +53,12 @@ def run_server(listener: socket.socket, host: str, *, worker: bool, concurrency:
     from driverlens.api.slowclients import bounded_protocol
     from driverlens.blobs import redact
     from driverlens.metadata.migrate import migrate
+    from driverlens.observability.logs import configure_logging
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True
-    )
-    redact.install()
     port = int(listener.getsockname()[1])
     settings = served_settings(get_settings(), host, port)
+    configure_logging(settings.log_format, log_level)
+    redact.install()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.metadata_url)
     warn_if_unconverted(settings)
@@ -69,7 +68,9 @@ def run_server(listener: socket.socket, host: str, *, worker: bool, concurrency:
         # The worker lives in the runs package; it plans, claims and runs reports in background threads.
         from driverlens.runs.worker import start_in_process_worker
 
-        handle = start_in_process_worker(settings, concurrency=concurrency)
+        # Its runs and callbacks are counted on the API's /metrics, with the HTTP figures.
+        metrics = app.state.ctx.metrics.process
+        handle = start_in_process_worker(settings, concurrency=concurrency, metrics=metrics)
     log.info("DriverLens API at %s (worker: %s)", settings.public_base_url, "on" if worker else "off")
     config = uvicorn.Config(
         app,

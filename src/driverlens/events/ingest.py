@@ -102,6 +102,7 @@ def ingest_files(
         rejects_paths=rejects,
         version=batch.version,
         already_committed=batch.already_committed,
+        conflicts=batch.conflicts,
     )
 
 

@@ -42,6 +42,7 @@ class IngestReport:
     rejects_paths: tuple[Path, ...] = ()
     version: int | None = None
     already_committed: bool = False
+    conflicts: int = 0  # commit races lost to another writer (each retried on top of the winner)
 
 
 def event_store(settings: Settings) -> EventStore:

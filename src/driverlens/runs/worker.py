@@ -27,6 +27,8 @@ from driverlens.clock import Clock, SystemClock
 from driverlens.engines import Engine
 from driverlens.metadata import Partner, Report, Run
 from driverlens.metadata.database import Database
+from driverlens.observability import ProcessMetrics
+from driverlens.observability.logs import run_context
 from driverlens.retry import RetryPolicy
 from driverlens.runs import leases
 from driverlens.runs.execution import CallbackSink, RunExecutor, RunListener, enqueue_notice
@@ -73,6 +75,7 @@ class Worker:
         events: PurgeableEvents | None = None,
         retry: RetryPolicy = RUN_POLICY,
         listener: RunListener | None = None,
+        metrics: ProcessMetrics | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -84,6 +87,10 @@ class Worker:
         self.callbacks = callbacks
         self.events = events
         self.blobs = blobs
+        self.metrics = metrics
+        if metrics is not None:
+            listener = metrics.run_listener(listener)
+            metrics.watch_queue(db, self.clock)
         self.listener = listener
         self.tmp_dir = settings.data_dir / "tmp" / f"worker-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.executor = RunExecutor(
@@ -196,7 +203,8 @@ class Worker:
             self._in_hand[slot_id] = run
         try:
             self.tmp_dir.mkdir(parents=True, exist_ok=True)
-            self.executor.execute(run, slot_id)
+            with run_context(run.id, run.report_id):
+                self.executor.execute(run, slot_id)
         finally:
             with self._lock:
                 self._in_hand.pop(slot_id, None)
@@ -205,6 +213,8 @@ class Worker:
     def _abandoned(self, session: Session, run: Run) -> None:
         """A run whose workers kept dying was failed during a claim: announce it like any failure."""
         log.warning("run %s failed: %s", run.id, run.error)
+        if self.listener is not None:
+            self.listener("abandoned", run, run.attempts)
         report = session.get(Report, run.report_id)
         if report is None or not report.callback_url or self.callbacks is None:
             return
@@ -300,6 +310,7 @@ def build_worker(
     concurrency: int = 1,
     options: WorkerOptions | None = None,
     clock: Clock | None = None,
+    metrics: ProcessMetrics | None = None,
 ) -> Worker:
     """A worker on the settings' metadata store, event store, report engine and local blob store."""
     from driverlens.engines.factory import engine_for
@@ -317,12 +328,15 @@ def build_worker(
         clock,
         concurrency=concurrency,
         options=options,
-        callbacks=default_callbacks(settings, clock),
+        callbacks=default_callbacks(settings, clock, metrics),
         events=events,
+        metrics=metrics,
     )
 
 
-def default_callbacks(settings: Settings, clock: Clock | None = None) -> CallbackSink:
+def default_callbacks(
+    settings: Settings, clock: Clock | None = None, metrics: ProcessMetrics | None = None
+) -> CallbackSink:
     """The callbacks dispatcher: SSRF guard from the settings, notices pointing at the public URL."""
     from driverlens.callbacks import CallbackGuard
     from driverlens.callbacks.dispatcher import Dispatcher
@@ -333,20 +347,27 @@ def default_callbacks(settings: Settings, clock: Clock | None = None) -> Callbac
         public_base_url=settings.public_base_url,
         clock=clock or SystemClock(),
         policy=callback_retry(settings),
+        metrics=metrics,
     )
 
 
 def callback_retry(settings: Settings) -> RetryPolicy:
     """The callback retry policy: CALLBACK_POLICY's shape with the operator's attempt count and cap."""
+    cap = settings.callback_max_delay_seconds
     return replace(
         CALLBACK_POLICY,
         max_attempts=settings.callback_max_attempts,
-        max_delay_s=settings.callback_max_delay_seconds,
+        # A cap below the first delay (the setting allows 1 s) shortens that delay too, instead of
+        # refusing to start.
+        base_delay_s=min(CALLBACK_POLICY.base_delay_s, cap),
+        max_delay_s=cap,
     )
 
 
-def start_in_process_worker(settings: Settings, *, concurrency: int = 1) -> WorkerHandle:
+def start_in_process_worker(
+    settings: Settings, *, concurrency: int = 1, metrics: ProcessMetrics | None = None
+) -> WorkerHandle:
     """Start a worker in background threads of this process (for ``driverlens serve``)."""
-    worker = build_worker(settings, concurrency=concurrency)
+    worker = build_worker(settings, concurrency=concurrency, metrics=metrics)
     worker.start()
     return WorkerHandle(worker)
