@@ -4,13 +4,16 @@ read the metadata store (SQLite and PostgreSQL) per partner."""
 from __future__ import annotations
 
 import dataclasses
+import io
+import json
+import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from driverlens.blobs.store import LocalBlobStore
 from driverlens.clock import FrozenClock
@@ -19,6 +22,7 @@ from driverlens.errors import QueryTimeout
 from driverlens.metadata import Report, Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.observability import ProcessMetrics
+from driverlens.observability.logs import configure_logging
 from driverlens.runs import leases
 from driverlens.runs.failures import RUN_POLICY
 from driverlens.runs.planner import plan_due_runs
@@ -41,10 +45,10 @@ def clock() -> FrozenClock:
 def make_worker(settings: Settings, clock: FrozenClock, tmp_path: Path) -> Iterator[Callable[..., Worker]]:
     made: list[Worker] = []
 
-    def build(db: Database, engine: Any, metrics: ProcessMetrics) -> Worker:
+    def build(db: Database, engine: Any, metrics: ProcessMetrics, lease_s: float = 30) -> Worker:
         worker = Worker(
             db, engine, LocalBlobStore(tmp_path / "blobs", clock=clock), settings, clock, "w1",
-            options=WorkerOptions(lease_s=30, poll_s=0.02, grace_s=5), callbacks=RecordingSink(),
+            options=WorkerOptions(lease_s=lease_s, poll_s=0.02, grace_s=5), callbacks=RecordingSink(),
             retry=QUICK_RETRY, metrics=metrics,
         )  # fmt: skip
         made.append(worker)
@@ -95,15 +99,33 @@ class StolenLease:
         return self.inner.run_to_file(query, dest, fmt, timeout_s)
 
 
-def test_lease_losses_are_counted(
+def test_lease_losses_are_counted_and_logged_with_the_run(
     sqlite_db: Database, make_report: MakeReport, make_worker: Callable[..., Worker], clock: FrozenClock
 ) -> None:
-    make_report(sqlite_db, recurrence=1, start=T0)
+    sched = make_report(sqlite_db, recurrence=1, start=T0)
     plan_due_runs(sqlite_db, clock.now())
     metrics = ProcessMetrics("worker")
-    worker = make_worker(sqlite_db, StolenLease(sqlite_db), metrics)
-    assert worker.run_one()
+    # The lease keeper (renewing every 0.1 s) notices the takeover while the query still runs.
+    worker = make_worker(sqlite_db, StolenLease(sqlite_db, FakeEngine(duration_s=0.6)), metrics, lease_s=0.3)
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    buffer = io.StringIO()
+    try:
+        configure_logging("json", "INFO", stream=buffer)
+        assert worker.run_one()
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
     assert (runs(metrics, "lease_lost"), runs(metrics, "completed")) == (1, 0)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    lost = [line for line in lines if "lease lost to another worker" in line["message"]]
+    assert lost, lines
+    with sqlite_db.session() as session:
+        (run_id,) = session.scalars(select(Run.id)).all()
+    assert {(line["runId"], line["reportId"]) for line in lost} == {(run_id, sched.report.id)}
 
 
 def test_runs_abandoned_by_dying_workers_count_as_failed(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import random
 import secrets
@@ -131,7 +132,11 @@ class LeaseKeeper:
         self._db, self._run, self._worker_id, self._clock, self._lease_s = db, run, worker_id, clock, lease_s
         self._stop = threading.Event()
         self.lost = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name=f"lease-{run.id}", daemon=True)
+        # In the run's logging context (its run and report ids), which a new thread would not inherit.
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(
+            target=context.run, args=(self._loop,), name=f"lease-{run.id}", daemon=True
+        )
 
     def __enter__(self) -> LeaseKeeper:
         self._thread.start()
