@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from driverlens.observability import ProcessMetrics
 from driverlens.retry import RetryPolicy
 from tests.callbacks.conftest import Receiver, Reply
 from tests.callbacks.test_dispatcher import T0
-from tests.observability.scrape import value
+from tests.observability.capture import json_log, value
 
 EndedRun = Callable[[str], tuple[Run, Partner]]
 
@@ -59,7 +60,11 @@ def test_retry_then_delivered(
     with db.session() as s:
         sender.enqueue(s, run, receiver.url, partner.callback_secret)
     receiver.replies += [Reply(503), Reply(200, delay_s=0.3)]
-    assert sender.dispatch_due(db) == 1
+    with json_log() as log:
+        assert sender.dispatch_due(db) == 1
+    said = [json.loads(line) for line in log.getvalue().splitlines()]
+    attempts = [line for line in said if "callback delivery" in line["message"]]
+    assert attempts and all((ln["runId"], ln["reportId"]) == (run.id, run.report_id) for ln in attempts)
     assert outcome(metrics, "retry", "5xx") == 1 and outcome(metrics, "delivered", "2xx") is None
     clock.advance(timedelta(seconds=2))
     assert sender.dispatch_due(db) == 1

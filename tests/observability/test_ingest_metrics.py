@@ -15,7 +15,7 @@ from driverlens.cli.main import app
 from driverlens.events import EventStore
 from driverlens.settings import Settings, get_settings
 from tests.events.conftest import SampleFactory, sample  # noqa: F401  (fixture)
-from tests.observability.scrape import value
+from tests.observability.capture import value
 
 # The CLI in its own process, stopping before its commit until told to go on (a line on stdin), so that
 # the test can commit another batch first: the CLI then loses the race once.

@@ -9,7 +9,6 @@ import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -21,7 +20,7 @@ from driverlens.metadata.migrate import migrate
 from driverlens.observability.logs import configure_logging
 from driverlens.settings import Settings
 from tests.api.server import start_server
-from tests.observability.scrape import value
+from tests.observability.capture import entries, json_log, value
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
@@ -50,25 +49,12 @@ async def in_the_writer(request: Request) -> dict[str, str]:
 
 
 @pytest.fixture
-def json_log() -> Iterator[io.StringIO]:
-    """The root logger writes JSON into a buffer for the test, then gets its handlers back."""
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    buffer = io.StringIO()
-    configure_logging("json", "INFO", stream=buffer)
-    yield buffer
-    for handler in list(root.handlers):
-        root.removeHandler(handler)
-    for handler in saved[0]:
-        root.addHandler(handler)
-    root.setLevel(saved[1])
+def log() -> Iterator[io.StringIO]:
+    with json_log() as buffer:
+        yield buffer
 
 
-def entries(buffer: io.StringIO) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in buffer.getvalue().splitlines()]
-
-
-def test_every_line_of_a_request_carries_its_tracking_id(settings: Settings, json_log: io.StringIO) -> None:
+def test_every_line_of_a_request_carries_its_tracking_id(settings: Settings, log: io.StringIO) -> None:
     migrate(settings.metadata_url)
     app = create_app(settings, extra_routers=[router])
     with TestClient(app) as client:
@@ -77,7 +63,7 @@ def test_every_line_of_a_request_carries_its_tracking_id(settings: Settings, jso
             response = client.get(path)
             assert response.status_code == 200
             ids.setdefault(path, []).append(response.headers["x-tracking-id"])
-    lines = entries(json_log)
+    lines = entries(log)
     assert all({"time", "level", "logger", "message"} <= line.keys() for line in lines)
     said = {line["message"]: line for line in lines if line["logger"] == "driverlens.probe"}
     assert said["in the thread pool"]["trackingId"] == ids["/probe/pool"][0]
@@ -95,17 +81,9 @@ def test_every_line_of_a_request_carries_its_tracking_id(settings: Settings, jso
 def test_text_stays_the_default(settings: Settings) -> None:
     assert settings.log_format == "text"
     buffer = io.StringIO()
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    try:
+    with json_log():  # (only to restore the root logger's handlers afterwards)
         configure_logging(settings.log_format, "INFO", stream=buffer)
         probe.info("plain %s", "words")
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
     assert buffer.getvalue().rstrip().endswith("INFO driverlens.probe plain words")
 
 

@@ -4,9 +4,6 @@ read the metadata store (SQLite and PostgreSQL) per partner."""
 from __future__ import annotations
 
 import dataclasses
-import io
-import json
-import logging
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -22,13 +19,12 @@ from driverlens.errors import QueryTimeout
 from driverlens.metadata import Report, Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.observability import ProcessMetrics
-from driverlens.observability.logs import configure_logging
 from driverlens.runs import leases
 from driverlens.runs.failures import RUN_POLICY
 from driverlens.runs.planner import plan_due_runs
 from driverlens.runs.worker import Worker, WorkerOptions
 from driverlens.settings import Settings
-from tests.observability.scrape import value
+from tests.observability.capture import entries, json_log, value
 from tests.runs.conftest import T0, Scheduled
 from tests.runs.fakes import FakeEngine, RecordingSink
 
@@ -107,20 +103,10 @@ def test_lease_losses_are_counted_and_logged_with_the_run(
     metrics = ProcessMetrics("worker")
     # The lease keeper (renewing every 0.1 s) notices the takeover while the query still runs.
     worker = make_worker(sqlite_db, StolenLease(sqlite_db, FakeEngine(duration_s=0.6)), metrics, lease_s=0.3)
-    root = logging.getLogger()
-    saved = (list(root.handlers), root.level)
-    buffer = io.StringIO()
-    try:
-        configure_logging("json", "INFO", stream=buffer)
+    with json_log() as buffer:
         assert worker.run_one()
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved[0]:
-            root.addHandler(handler)
-        root.setLevel(saved[1])
     assert (runs(metrics, "lease_lost"), runs(metrics, "completed")) == (1, 0)
-    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    lines = entries(buffer)
     lost = [line for line in lines if "lease lost to another worker" in line["message"]]
     assert lost, lines
     with sqlite_db.session() as session:

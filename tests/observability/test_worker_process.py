@@ -22,7 +22,7 @@ from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
 from tests.api.server import free_port
 from tests.callbacks.conftest import Receiver, Reply
-from tests.observability.scrape import value
+from tests.observability.capture import value
 from tests.runs.conftest import Scheduled
 
 MakeReport = Callable[..., Scheduled]

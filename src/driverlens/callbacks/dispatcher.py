@@ -38,6 +38,7 @@ from driverlens.metadata.models import (
     Run,
 )
 from driverlens.observability import ProcessMetrics
+from driverlens.observability.logs import run_context
 from driverlens.retry import CALLBACK_RETRY, RetryPolicy
 
 log = logging.getLogger("driverlens.callbacks")
@@ -58,6 +59,7 @@ class _Claimed:
     payload: dict[str, object]
     attempts: int
     secret: str
+    run_id: int = 0
 
 
 class Dispatcher:
@@ -127,8 +129,10 @@ class Dispatcher:
         moment = now or self.clock.now()
         claimed = self._claim(db, moment, limit)
         for item in claimed:
-            result, attempted_at = self._attempt(item)
-            self._record(db, item, result, attempted_at)
+            report = item.payload.get("reportId")
+            with run_context(item.run_id, report if isinstance(report, int) else None):
+                result, attempted_at = self._attempt(item)
+                self._record(db, item, result, attempted_at)
         return len(claimed)
 
     def _claim(self, db: Database, now: datetime, limit: int) -> list[_Claimed]:
@@ -160,6 +164,7 @@ class Dispatcher:
                         dict(delivery.payload or {}),
                         delivery.attempts,
                         secret,
+                        delivery.run_id,
                     )
                 )
             return out

@@ -37,8 +37,8 @@ def request_context(tracking: str) -> Iterator[None]:
 
 
 @contextmanager
-def run_context(run: int, report: int) -> Iterator[None]:
-    """A worker slot running ``run`` of ``report``: both ids go on every line logged meanwhile."""
+def run_context(run: int, report: int | None) -> Iterator[None]:
+    """Working on ``run`` of ``report`` (a worker slot, a callback): the ids go on every line logged."""
     run_token, report_token = run_id.set(run), report_id.set(report)
     try:
         yield
