@@ -23,8 +23,8 @@ from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import cabs as cab_repo
 from driverlens.metadata.repositories import partners as partner_repo
 from driverlens.metadata.repositories import reports as report_repo
-from driverlens.reports import scheduled, templates
 from driverlens.settings import Settings
+from driverlens.usecases import report_templates, scheduled_reports
 
 CREDENTIALS_FILE = "demo-credentials.json"
 
@@ -143,7 +143,7 @@ def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int, bool]:
         existing = report_repo.list_reports(session, partner_id=partner.id)
     if existing:
         return demo.name, existing[0].id, False
-    template_id = templates.create_template(db, caller, DEMO_TEMPLATE, now)
+    template_id = report_templates.create_template(db, caller, DEMO_TEMPLATE, now)
     body = {
         "templateId": template_id,
         "schedule": {
@@ -152,7 +152,7 @@ def schedule_demo_report(db: Database, clock: Clock) -> tuple[str, int, bool]:
             "recurrence": 30,
         },
     }
-    report_id = scheduled.create_report(db, caller, body, now + timedelta(seconds=1), _no_callback)
+    report_id = scheduled_reports.create_report(db, caller, body, now + timedelta(seconds=1), _no_callback)
     return demo.name, report_id, True
 
 

@@ -19,13 +19,13 @@ from driverlens.auth import service
 from driverlens.auth.principal import Principal
 from driverlens.catalog import PartnerKind
 from driverlens.errors import NotFound
-from driverlens.metadata import Partner, Run, RunState
+from driverlens.metadata import Partner, Run, RunState, hotpath
 from driverlens.metadata.database import Database
+from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.metadata.repositories import reports as report_repo
 from driverlens.metadata.repositories import templates as template_repo
-from driverlens.reports import hotpath, reportdata, templates
-from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.runs.planner import plan_due_runs
+from driverlens.usecases import report_templates, reportdata
 
 NOW = datetime(2026, 3, 10, 8, 30, 15, 123456, tzinfo=UTC)
 BODY = {
@@ -72,10 +72,10 @@ def test_inserted_template_reads_back_like_an_orm_insert(
     executor = CountingExecutor()
     hot = _hot(sqlite_db, executor)
     try:
-        canonical = templates.new_template_body(caller, BODY)
+        canonical = report_templates.new_template_body(caller, BODY)
         fast_id = hot.try_insert_template(partner.id, canonical, now)
         queued_id = hot.insert_template(partner.id, canonical, now)
-        orm_id = templates.create_template(sqlite_db, caller, BODY, now)
+        orm_id = report_templates.create_template(sqlite_db, caller, BODY, now)
         assert fast_id is not None and fast_id < queued_id < orm_id
         with sqlite_db.session() as session:
             stored = [
@@ -159,7 +159,7 @@ def test_report_data_is_the_same_on_both_paths(
     partner, other = make_partner(sqlite_db), make_partner(sqlite_db)
     caller, stranger = _caller(sqlite_db, partner), _caller(sqlite_db, other)
     now = datetime.now(UTC).replace(microsecond=0)
-    template_id = templates.create_template(sqlite_db, caller, BODY, now)
+    template_id = report_templates.create_template(sqlite_db, caller, BODY, now)
     with sqlite_db.session() as session:
         report = report_repo.create_report(
             session,

@@ -14,8 +14,8 @@ from driverlens.metadata import CallbackAttempt, CallbackDelivery, DeliveryState
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import reports as report_repo
 from driverlens.metadata.repositories import templates as template_repo
-from driverlens.reports.runs import run_history
 from driverlens.runs.manual import start_manual_run
+from driverlens.usecases.run_history import run_history
 
 NOW = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
 BODY = {"view": "IHVDriver", "projection": ["DriverName"], "dateRange": {"reportPeriod": "Last7Days"}}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from driverlens.events import EventStore
-from driverlens.reports.timestamps import iso_utc
+from driverlens.usecases.timestamps import iso_utc
 from tests.api.conftest import IHV, OEM
 from tests.api.helpers import (
     created_id,

@@ -13,8 +13,8 @@ from driverlens.api.ratelimit import RateLimiter
 from driverlens.auth.principal import Principal
 from driverlens.catalog import PartnerKind
 from driverlens.errors import RateLimited
-from driverlens.reports.schedule_input import UNSET, read_report_body
-from driverlens.reports.timestamps import iso_utc, parse_day, parse_utc
+from driverlens.usecases.schedule_input import UNSET, read_report_body
+from driverlens.usecases.timestamps import iso_utc, parse_day, parse_utc
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

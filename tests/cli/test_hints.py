@@ -11,8 +11,8 @@ from driverlens.catalog import PartnerKind
 from driverlens.cli.client_reports import next_due
 from driverlens.client.models import Schedule
 from driverlens.errors import Forbidden, ValidationFailed
-from driverlens.reports.cabs import require_kind
 from driverlens.templates import parse_template
+from driverlens.usecases.cab_downloads import require_kind
 
 
 def _messages(body: dict[str, object]) -> list[str]:

@@ -14,12 +14,12 @@ from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore, seed_events
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
-from driverlens.reports.hotpath import SqliteHotPath
-from driverlens.reports.reportdata import report_data
-from driverlens.reports.runs import run_history
-from driverlens.reports.timestamps import iso_utc
+from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.runs.worker import Worker, WorkerOptions
 from driverlens.settings import Settings
+from driverlens.usecases.reportdata import report_data
+from driverlens.usecases.run_history import run_history
+from driverlens.usecases.timestamps import iso_utc
 from tests.runs.conftest import T0, Scheduled
 from tests.runs.fakes import RecordingSink
 

@@ -13,9 +13,9 @@ from driverlens.engines import DuckDBEngine
 from driverlens.errors import NotFound, ValidationFailed
 from driverlens.events import EventStore, seed_events
 from driverlens.metadata.database import Database
-from driverlens.reports.buckets import bucket
-from driverlens.reports.glance import Filters, read_days, read_filters
-from driverlens.reports.overview import TOP_BUCKETS, filter_options, overview
+from driverlens.usecases.buckets import bucket
+from driverlens.usecases.glance import Filters, read_days, read_filters
+from driverlens.usecases.overview import TOP_BUCKETS, filter_options, overview
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 CONTOSO = Principal(1, "Contoso Graphics", PartnerKind.IHV, "t1", "c1")

@@ -29,8 +29,8 @@ from driverlens.clock import Clock
 from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore, event_store
 from driverlens.metadata.database import Database
+from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.observability import ProcessMetrics
-from driverlens.reports.hotpath import SqliteHotPath
 from driverlens.settings import Settings
 
 T = TypeVar("T")

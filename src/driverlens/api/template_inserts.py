@@ -13,7 +13,7 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from driverlens.reports.hotpath import NewTemplate, SqliteHotPath
+from driverlens.metadata.hotpath import NewTemplate, SqliteHotPath
 
 _Pending = list[tuple[NewTemplate, "asyncio.Future[int]"]]
 

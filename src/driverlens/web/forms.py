@@ -1,8 +1,8 @@
 """Form fields <-> API bodies, and API problems -> the form field they belong beside.
 
 The form only rearranges what the partner typed into the API's body; validation is the API's own
-(``reports.templates``, ``reports.scheduled``), and its messages are shown next to the field whose
-path they name.
+(``usecases.report_templates``, ``usecases.scheduled_reports``), and its messages are shown next to the
+field whose path they name.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from driverlens.api.schemas import ErrorItem, errors
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
 from driverlens.catalog import PartnerKind
-from driverlens.reports import cabs
+from driverlens.usecases import cab_downloads
 
 router = APIRouter(prefix="/v1.0/my/analytics", tags=["crash dumps"])
 
@@ -51,8 +51,8 @@ class CabPageOut(BaseModel):
     errors: list[ErrorItem]
 
 
-def _redirect(ctx: ApiContext, row: cabs.CabRow) -> Response:
-    url = cabs.cab_link(row, ctx.link)
+def _redirect(ctx: ApiContext, row: cab_downloads.CabRow) -> Response:
+    url = cab_downloads.cab_link(row, ctx.link)
     return RedirectResponse(url, status_code=302, headers={"Cache-Control": "no-store"})
 
 
@@ -69,8 +69,8 @@ def driver_cab(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    cabs.require_kind(caller, PartnerKind.IHV, "driver/cabdownload")
-    row = cabs.find_cab(ctx.events, ctx.db, caller, cab_id_hash, application_id, ctx.now())
+    cab_downloads.require_kind(caller, PartnerKind.IHV, "driver/cabdownload")
+    row = cab_downloads.find_cab(ctx.events, ctx.db, caller, cab_id_hash, application_id, ctx.now())
     return _redirect(ctx, row)
 
 
@@ -86,8 +86,8 @@ def hardware_cab(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    cabs.require_kind(caller, PartnerKind.OEM, "hardware/cabdownload")
-    row = cabs.find_cab(ctx.events, ctx.db, caller, cab_id_hash, None, ctx.now())
+    cab_downloads.require_kind(caller, PartnerKind.OEM, "hardware/cabdownload")
+    row = cab_downloads.find_cab(ctx.events, ctx.db, caller, cab_id_hash, None, ctx.now())
     return _redirect(ctx, row)
 
 
@@ -102,12 +102,12 @@ def driver_cab_batch(
     failure_hash: str | None = Query(None, alias="failureHash", max_length=200),
     start_date: str | None = Query(None, alias="startDate", max_length=40, json_schema_extra=DATE),
     end_date: str | None = Query(None, alias="endDate", max_length=40, json_schema_extra=DATE),
-    top: int = Query(cabs.MAX_TOP, ge=1, le=cabs.MAX_TOP),
+    top: int = Query(cab_downloads.MAX_TOP, ge=1, le=cab_downloads.MAX_TOP),
     skip: int = Query(0, ge=0, le=10_000_000),
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    page = cabs.list_cabs(
+    page = cab_downloads.list_cabs(
         ctx.events,
         ctx.db,
         caller,
@@ -119,7 +119,7 @@ def driver_cab_batch(
         skip=skip,
         now=ctx.now(),
     )
-    items = [row.to_json(cabs.cab_link(row, ctx.link)) for row in page.rows]
+    items = [row.to_json(cab_downloads.cab_link(row, ctx.link)) for row in page.rows]
     data: dict[str, Any] = {"Value": items, "TotalCount": page.total}
     if page.has_more:
         params = {

@@ -14,8 +14,8 @@ from driverlens.api.envelope import ok
 from driverlens.api.schemas import TEMPLATE_SCHEMA, Envelope, PreviewOut, errors, json_body_doc
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
-from driverlens.reports.dataset import dataset_description, freshness
-from driverlens.reports.preview import PREVIEW_MAX_ROWS, preview_template
+from driverlens.usecases.dataset import dataset_description, freshness
+from driverlens.usecases.preview import PREVIEW_MAX_ROWS, preview_template
 
 router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
 

@@ -25,9 +25,9 @@ from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
 from driverlens.callbacks.ssrf import UnresolvedHost
 from driverlens.errors import ValidationFailed
-from driverlens.reports import reportdata, scheduled
-from driverlens.reports.timestamps import iso_utc
 from driverlens.runs.quotas import PartnerLimits
+from driverlens.usecases import reportdata, scheduled_reports
+from driverlens.usecases.timestamps import iso_utc
 
 router = APIRouter(prefix="/analytics/driver", tags=["scheduled reports"])
 
@@ -38,7 +38,7 @@ ReportIdPath = Annotated[
 ]
 
 
-def callback_check(ctx: ApiContext) -> scheduled.CallbackCheck:
+def callback_check(ctx: ApiContext) -> scheduled_reports.CallbackCheck:
     def check(url: str) -> str | None:
         try:
             ctx.callback_guard.check_url(url)
@@ -98,7 +98,9 @@ async def create_report(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    report_id = await ctx.write(scheduled.create_report, ctx.db, caller, body, ctx.now(), callback_check(ctx))
+    report_id = await ctx.write(
+        scheduled_reports.create_report, ctx.db, caller, body, ctx.now(), callback_check(ctx)
+    )
     return ok({"reportId": report_id}, 201)
 
 
@@ -111,7 +113,7 @@ async def create_report(
 async def list_reports(
     caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)
 ) -> Response:
-    records = await ctx.read(scheduled.list_reports, ctx.db, caller)
+    records = await ctx.read(scheduled_reports.list_reports, ctx.db, caller)
     return ok([record.to_json() for record in records])
 
 
@@ -126,7 +128,7 @@ async def get_report(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    return ok((await ctx.read(scheduled.get_report, ctx.db, caller, report_id)).to_json())
+    return ok((await ctx.read(scheduled_reports.get_report, ctx.db, caller, report_id)).to_json())
 
 
 @router.post(
@@ -144,7 +146,7 @@ async def edit_report(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     edited = await ctx.write(
-        scheduled.edit_report, ctx.db, caller, report_id, body, ctx.now(), callback_check(ctx)
+        scheduled_reports.edit_report, ctx.db, caller, report_id, body, ctx.now(), callback_check(ctx)
     )
     return ok({"reportId": edited}, 201)
 
@@ -160,7 +162,7 @@ async def delete_report(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, ctx.now(), ctx.blobs)
+    await ctx.write(scheduled_reports.delete_report, ctx.db, caller, report_id, ctx.now(), ctx.blobs)
     return ok({"reportId": report_id})
 
 
@@ -176,7 +178,7 @@ async def pause_report(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    paused = await ctx.write(scheduled.pause_report, ctx.db, caller, report_id, ctx.now())
+    paused = await ctx.write(scheduled_reports.pause_report, ctx.db, caller, report_id, ctx.now())
     return ok({"reportId": paused}, 201)
 
 
@@ -192,7 +194,7 @@ async def resume_report(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    resumed = await ctx.write(scheduled.resume_report, ctx.db, caller, report_id, ctx.now())
+    resumed = await ctx.write(scheduled_reports.resume_report, ctx.db, caller, report_id, ctx.now())
     return ok({"reportId": resumed}, 201)
 
 
@@ -209,6 +211,6 @@ async def run_report_now(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     limits = PartnerLimits.from_settings(ctx.settings)
-    run = await ctx.write(scheduled.run_now, ctx.db, caller, report_id, ctx.now(), limits)
+    run = await ctx.write(scheduled_reports.run_now, ctx.db, caller, report_id, ctx.now(), limits)
     data = {"reportId": report_id, "ReportDatetime": iso_utc(run.due_at), "ReportStatus": run.state.value}
     return ok(data, 201)

@@ -13,7 +13,7 @@ from driverlens.api.routes.reports import ReportIdPath
 from driverlens.api.schemas import Envelope, errors
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
-from driverlens.reports import runs
+from driverlens.usecases import run_history
 
 router = APIRouter(prefix="/analytics/driver", tags=["scheduled reports"])
 
@@ -29,5 +29,5 @@ async def get_run_history(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    history = await ctx.read(runs.run_history, ctx.db, caller, report_id)
+    history = await ctx.read(run_history.run_history, ctx.db, caller, report_id)
     return ok([item.to_json() for item in history])

@@ -13,7 +13,7 @@ from driverlens.api.envelope import ok
 from driverlens.api.schemas import TEMPLATE_SCHEMA, Envelope, TemplateId, TemplateOut, errors, json_body_doc
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
-from driverlens.reports import templates
+from driverlens.usecases import report_templates
 
 router = APIRouter(prefix="/analytics/driver", tags=["report templates"])
 
@@ -38,11 +38,11 @@ async def create_template(
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
     if ctx.template_inserts is None:
-        template_id = await ctx.write(templates.create_template, ctx.db, caller, body, ctx.now())
+        template_id = await ctx.write(report_templates.create_template, ctx.db, caller, body, ctx.now())
         return ok({"templateId": template_id}, 201)
     # SQLite: validate here; creations of the same loop turn then share one transaction (see
     # api/template_inserts.py), and each answer waits for its own commit.
-    canonical = templates.new_template_body(caller, body)
+    canonical = report_templates.new_template_body(caller, body)
     new_id = await ctx.template_inserts.insert(caller.partner_id, canonical, ctx.now())
     return ok({"templateId": new_id}, 201)
 
@@ -56,7 +56,7 @@ async def create_template(
 async def list_templates(
     caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)
 ) -> Response:
-    records = await ctx.read(templates.list_templates, ctx.db, caller)
+    records = await ctx.read(report_templates.list_templates, ctx.db, caller)
     return ok([record.to_json() for record in records])
 
 
@@ -72,7 +72,7 @@ async def get_template(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    record = await ctx.read(templates.get_template, ctx.db, caller, template_id, version)
+    record = await ctx.read(report_templates.get_template, ctx.db, caller, template_id, version)
     return ok(record.to_json())
 
 
@@ -90,7 +90,7 @@ async def edit_template(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    edited = await ctx.write(templates.edit_template, ctx.db, caller, template_id, body, ctx.now())
+    edited = await ctx.write(report_templates.edit_template, ctx.db, caller, template_id, body, ctx.now())
     return ok({"templateId": edited}, 201)
 
 
@@ -105,5 +105,5 @@ async def delete_template(
     caller: Principal = Depends(principal),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    await ctx.write(templates.delete_template, ctx.db, caller, template_id, ctx.now())
+    await ctx.write(report_templates.delete_template, ctx.db, caller, template_id, ctx.now())
     return ok({"templateId": template_id})

@@ -7,8 +7,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from driverlens.auth.web_sessions import SignedIn
-from driverlens.reports import cabs
-from driverlens.reports.buckets import bucket
+from driverlens.usecases import cab_downloads
+from driverlens.usecases.buckets import bucket
 from driverlens.web.charts import bar_chart, line_chart
 from driverlens.web.render import render, svg
 from driverlens.web.session import PageRoute, context, signed_in
@@ -56,7 +56,7 @@ async def cab_download(
     """A fresh signed link to the CAB (the same entitlement check as the API's cabdownload)."""
     ctx = context(request)
     row = await run_in_threadpool(
-        cabs.find_cab, ctx.events, ctx.db, session.principal, cab_id_hash[:200], app, ctx.now()
+        cab_downloads.find_cab, ctx.events, ctx.db, session.principal, cab_id_hash[:200], app, ctx.now()
     )
-    url = cabs.cab_link(row, ctx.link)
+    url = cab_downloads.cab_link(row, ctx.link)
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})

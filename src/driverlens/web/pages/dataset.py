@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from driverlens.auth.web_sessions import SignedIn
-from driverlens.reports.dataset import dataset_description
+from driverlens.usecases.dataset import dataset_description
 from driverlens.web.render import render
 from driverlens.web.session import PageRoute, context, signed_in
 

@@ -9,8 +9,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from driverlens.auth.web_sessions import SignedIn
-from driverlens.reports import glance
-from driverlens.reports.overview import Overview, filter_options, overview
+from driverlens.usecases import glance
+from driverlens.usecases.overview import Overview, filter_options, overview
 from driverlens.web.charts import bar_chart, line_chart
 from driverlens.web.render import render, svg
 from driverlens.web.session import PageRoute, context, signed_in

@@ -11,7 +11,7 @@ from driverlens.api.routes.reports import callback_check
 from driverlens.auth.web_sessions import SignedIn
 from driverlens.engines.formats import OutputFormat
 from driverlens.errors import ValidationFailed
-from driverlens.reports import runs, scheduled, templates
+from driverlens.usecases import report_templates, run_history, scheduled_reports
 from driverlens.web.forms import REPORT_FIELDS, FormState, place_report_problems, read_form, report_body
 from driverlens.web.render import render
 from driverlens.web.session import PageRoute, check_csrf, context, signed_in
@@ -27,12 +27,14 @@ async def _page(
     state: FormState,
     *,
     status: int = 200,
-    record: scheduled.ReportRecord | None = None,
+    record: scheduled_reports.ReportRecord | None = None,
     notice: str = "",
 ) -> Response:
     ctx = context(request)
-    owned = await ctx.read(templates.list_templates, ctx.db, session.principal)
-    history = await ctx.read(runs.run_history, ctx.db, session.principal, record.report_id) if record else []
+    owned = await ctx.read(report_templates.list_templates, ctx.db, session.principal)
+    history = (
+        await ctx.read(run_history.run_history, ctx.db, session.principal, record.report_id) if record else []
+    )
     return render(
         request,
         "report.html",
@@ -47,7 +49,7 @@ async def _page(
     )
 
 
-def _values(record: scheduled.ReportRecord) -> dict[str, str]:
+def _values(record: scheduled_reports.ReportRecord) -> dict[str, str]:
     return {
         "templateId": str(record.template_id),
         "startTime": record.start_time.strftime("%Y-%m-%dT%H:%M"),
@@ -61,7 +63,7 @@ def _values(record: scheduled.ReportRecord) -> dict[str, str]:
 @router.get("/reports")
 async def list_page(request: Request, session: SignedIn = Depends(signed_in)) -> Response:
     ctx = context(request)
-    records = await ctx.read(scheduled.list_reports, ctx.db, session.principal)
+    records = await ctx.read(scheduled_reports.list_reports, ctx.db, session.principal)
     return render(request, "reports.html", session=session, records=records)
 
 
@@ -91,7 +93,7 @@ async def create(request: Request, session: SignedIn = Depends(signed_in)) -> Re
     body = report_body(state, creating=True)
     try:
         new_id = await ctx.write(
-            scheduled.create_report, ctx.db, session.principal, body, ctx.now(), callback_check(ctx)
+            scheduled_reports.create_report, ctx.db, session.principal, body, ctx.now(), callback_check(ctx)
         )
     except ValidationFailed as exc:
         place_report_problems(exc.problems(), state)
@@ -104,7 +106,7 @@ async def detail(
     report_id: int, request: Request, saved: str | None = None, session: SignedIn = Depends(signed_in)
 ) -> Response:
     ctx = context(request)
-    record = await ctx.read(scheduled.get_report, ctx.db, session.principal, min(report_id, MAX_ID))
+    record = await ctx.read(scheduled_reports.get_report, ctx.db, session.principal, min(report_id, MAX_ID))
     notices = {
         "created": "Report scheduled.",
         "edited": "Schedule saved.",
@@ -121,8 +123,8 @@ async def detail(
 async def runs_fragment(report_id: int, request: Request, session: SignedIn = Depends(signed_in)) -> Response:
     """The run history table alone, which the page refreshes while a run is pending."""
     ctx = context(request)
-    record = await ctx.read(scheduled.get_report, ctx.db, session.principal, min(report_id, MAX_ID))
-    history = await ctx.read(runs.run_history, ctx.db, session.principal, record.report_id)
+    record = await ctx.read(scheduled_reports.get_report, ctx.db, session.principal, min(report_id, MAX_ID))
+    history = await ctx.read(run_history.run_history, ctx.db, session.principal, record.report_id)
     return render(request, "_runs.html", record=record, history=history)
 
 
@@ -130,12 +132,18 @@ async def runs_fragment(report_id: int, request: Request, session: SignedIn = De
 async def edit(report_id: int, request: Request, session: SignedIn = Depends(signed_in)) -> Response:
     ctx = context(request)
     report_id = min(report_id, MAX_ID)
-    record = await ctx.read(scheduled.get_report, ctx.db, session.principal, report_id)
+    record = await ctx.read(scheduled_reports.get_report, ctx.db, session.principal, report_id)
     state = await _form(request, session)
     body = report_body(state, creating=False)
     try:
         await ctx.write(
-            scheduled.edit_report, ctx.db, session.principal, report_id, body, ctx.now(), callback_check(ctx)
+            scheduled_reports.edit_report,
+            ctx.db,
+            session.principal,
+            report_id,
+            body,
+            ctx.now(),
+            callback_check(ctx),
         )
     except ValidationFailed as exc:
         place_report_problems(exc.problems(), state)
@@ -152,16 +160,16 @@ async def act(
     report_id = min(report_id, MAX_ID)
     caller, now = session.principal, ctx.now()
     if action == "pause":
-        await ctx.write(scheduled.pause_report, ctx.db, caller, report_id, now)
+        await ctx.write(scheduled_reports.pause_report, ctx.db, caller, report_id, now)
         return RedirectResponse(f"/ui/reports/{report_id}?saved=paused", status_code=303)
     if action == "resume":
-        await ctx.write(scheduled.resume_report, ctx.db, caller, report_id, now)
+        await ctx.write(scheduled_reports.resume_report, ctx.db, caller, report_id, now)
         return RedirectResponse(f"/ui/reports/{report_id}?saved=resumed", status_code=303)
     if action == "run":
-        await ctx.write(scheduled.run_now, ctx.db, caller, report_id, now)
+        await ctx.write(scheduled_reports.run_now, ctx.db, caller, report_id, now)
         return RedirectResponse(f"/ui/reports/{report_id}?saved=run", status_code=303)
     if action == "delete":
-        await ctx.write(scheduled.delete_report, ctx.db, caller, report_id, now)
+        await ctx.write(scheduled_reports.delete_report, ctx.db, caller, report_id, now)
         return RedirectResponse("/ui/reports", status_code=303)
     return render(request, "error.html", 404, error=None, session=session)
 
@@ -173,6 +181,11 @@ async def download(
     """A fresh signed link to a completed run's file (links expire; this makes a new one each time)."""
     ctx = context(request)
     url = await ctx.read(
-        runs.run_file_link, ctx.db, session.principal, min(report_id, MAX_ID), min(run_id, MAX_ID), ctx.link
+        run_history.run_file_link,
+        ctx.db,
+        session.principal,
+        min(report_id, MAX_ID),
+        min(run_id, MAX_ID),
+        ctx.link,
     )
     return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})

@@ -11,8 +11,8 @@ from starlette.responses import RedirectResponse, Response
 from driverlens.auth.web_sessions import SignedIn
 from driverlens.catalog import REPORT_PERIODS, columns_of
 from driverlens.errors import Forbidden, QueryTimeout, ValidationFailed
-from driverlens.reports import templates
-from driverlens.reports.preview import Preview, preview_template
+from driverlens.usecases import report_templates
+from driverlens.usecases.preview import Preview, preview_template
 from driverlens.web.forms import TEMPLATE_FIELDS, FormState, place_template_problems, read_form, template_body
 from driverlens.web.forms import template_values as values_of
 from driverlens.web.render import render
@@ -38,7 +38,7 @@ def _page(
     state: FormState,
     *,
     status: int = 200,
-    record: templates.TemplateRecord | None = None,
+    record: report_templates.TemplateRecord | None = None,
     preview: Preview | None = None,
     notice: str = "",
 ) -> Response:
@@ -61,7 +61,7 @@ def _page(
 @router.get("/templates")
 async def list_page(request: Request, session: SignedIn = Depends(signed_in)) -> Response:
     ctx = context(request)
-    records = await ctx.read(templates.list_templates, ctx.db, session.principal)
+    records = await ctx.read(report_templates.list_templates, ctx.db, session.principal)
     return render(request, "templates.html", session=session, records=records)
 
 
@@ -83,7 +83,9 @@ async def create(request: Request, session: SignedIn = Depends(signed_in)) -> Re
     body = template_body(session.principal.kind.view.value, state)
     if state.ok:
         try:
-            new_id = await ctx.write(templates.create_template, ctx.db, session.principal, body, ctx.now())
+            new_id = await ctx.write(
+                report_templates.create_template, ctx.db, session.principal, body, ctx.now()
+            )
         except (ValidationFailed, Forbidden) as exc:
             place_template_problems(exc.problems(), state)
         else:
@@ -101,7 +103,7 @@ async def edit_page(
 ) -> Response:
     ctx = context(request)
     record = await ctx.read(
-        templates.get_template, ctx.db, session.principal, min(template_id, MAX_ID), version
+        report_templates.get_template, ctx.db, session.principal, min(template_id, MAX_ID), version
     )
     notice = {"created": "Template created.", "edited": f"Saved as version {record.current_version}."}.get(
         saved or "", ""
@@ -113,12 +115,14 @@ async def edit_page(
 async def edit(template_id: int, request: Request, session: SignedIn = Depends(signed_in)) -> Response:
     ctx = context(request)
     template_id = min(template_id, MAX_ID)
-    record = await ctx.read(templates.get_template, ctx.db, session.principal, template_id, None)
+    record = await ctx.read(report_templates.get_template, ctx.db, session.principal, template_id, None)
     state = await _form(request, session)
     body = template_body(session.principal.kind.view.value, state)
     if state.ok:
         try:
-            await ctx.write(templates.edit_template, ctx.db, session.principal, template_id, body, ctx.now())
+            await ctx.write(
+                report_templates.edit_template, ctx.db, session.principal, template_id, body, ctx.now()
+            )
         except (ValidationFailed, Forbidden) as exc:
             place_template_problems(exc.problems(), state)
         else:
@@ -130,7 +134,9 @@ async def edit(template_id: int, request: Request, session: SignedIn = Depends(s
 async def delete(template_id: int, request: Request, session: SignedIn = Depends(signed_in)) -> Response:
     ctx = context(request)
     check_csrf(await request.form(), session)
-    await ctx.write(templates.delete_template, ctx.db, session.principal, min(template_id, MAX_ID), ctx.now())
+    await ctx.write(
+        report_templates.delete_template, ctx.db, session.principal, min(template_id, MAX_ID), ctx.now()
+    )
     return RedirectResponse("/ui/templates", status_code=303)
 
 

@@ -1,6 +1,6 @@
 """The dashboard overview: failures per day, top and new failure buckets, failures by driver version.
 
-Every query is a template compiled for the caller (see ``reports.glance``): the caller's rows only,
+Every query is a template compiled for the caller (see ``usecases.glance``): the caller's rows only,
 a 30- or 90-day window, and a row limit.
 """
 
@@ -12,8 +12,8 @@ from typing import Any
 
 from driverlens.compiler import DataWindow
 from driverlens.engines import Engine
-from driverlens.reports.caller import Caller
-from driverlens.reports.glance import Filters, day_range, last_days, run_glance, where
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.glance import Filters, day_range, last_days, run_glance, where
 
 TOP_BUCKETS = 10
 NEW_BUCKET_DAYS = 7

@@ -1,6 +1,6 @@
 """One failure bucket for the dashboard: its trend, the driver versions and OS builds it hits, its CABs.
 
-Queries are templates compiled for the caller (``reports.glance``); a bucket the caller has no rows of
+Queries are templates compiled for the caller (``usecases.glance``); a bucket the caller has no rows of
 in the window is NotFound, like any other partner's object.
 """
 
@@ -16,9 +16,9 @@ from driverlens.compiler import DataWindow
 from driverlens.engines import Engine
 from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata.database import Database
-from driverlens.reports.cabs import collected_cab_ids
-from driverlens.reports.caller import Caller
-from driverlens.reports.glance import day_range, last_days, run_glance, where
+from driverlens.usecases.cab_downloads import collected_cab_ids
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.glance import day_range, last_days, run_glance, where
 
 BUCKET_DAYS = 90
 TOP_VALUES = 20

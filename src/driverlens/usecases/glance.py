@@ -14,8 +14,8 @@ from typing import Any
 from driverlens.compiler import DataWindow, Scope, compile_template
 from driverlens.engines import Engine
 from driverlens.errors import Problem, ValidationFailed
-from driverlens.reports.caller import Caller
 from driverlens.templates import parse_template
+from driverlens.usecases.caller import Caller
 
 MAX_FILTER_LENGTH = 200
 WINDOW_DAYS = (30, 90)

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from driverlens.errors import NotFound
 from driverlens.metadata import CallbackAttempt, CallbackDelivery, Run, RunState
 from driverlens.metadata.database import Database
-from driverlens.reports.caller import Caller
-from driverlens.reports.reportdata import LinkMaker, run_filename
-from driverlens.reports.scheduled import owned_report
-from driverlens.reports.timestamps import iso_utc
 from driverlens.runs.failures import split_error
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.reportdata import LinkMaker, run_filename
+from driverlens.usecases.scheduled_reports import owned_report
+from driverlens.usecases.timestamps import iso_utc
 
 MAX_RUNS = 500
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from driverlens.catalog import AGGREGATE_FUNCTIONS, OPERATORS, REPORT_PERIODS, View, columns_of
-from driverlens.reports import schedule_input
-from driverlens.reports.preview import PREVIEW_MAX_ROWS
-from driverlens.reports.timestamps import iso_utc
 from driverlens.templates import MAX_DEPTH, MAX_IN_VALUES, MAX_ITEMS, MAX_PROJECTION, MAX_VALUE_LENGTH
+from driverlens.usecases import schedule_input
+from driverlens.usecases.preview import PREVIEW_MAX_ROWS
+from driverlens.usecases.timestamps import iso_utc
 
 _OPERATOR_TEXT = {
     "EQ": "equal",

@@ -12,9 +12,9 @@ from sqlalchemy import bindparam, select
 from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata import Report, Run, RunState
 from driverlens.metadata.database import Database
-from driverlens.reports.caller import Caller
-from driverlens.reports.hotpath import SqliteHotPath
-from driverlens.reports.timestamps import iso_utc, parse_day
+from driverlens.metadata.hotpath import SqliteHotPath
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.timestamps import iso_utc, parse_day
 
 MAX_RANGE_DAYS = 3660
 

@@ -22,8 +22,8 @@ from driverlens.errors import Forbidden, NotFound, Problem, ValidationFailed
 from driverlens.events.store import EventStore
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import cabs as cab_repo
-from driverlens.reports.caller import Caller
-from driverlens.reports.timestamps import iso_utc, parse_day
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.timestamps import iso_utc, parse_day
 
 MAX_TOP = 100
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,120}")

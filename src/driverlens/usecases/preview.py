@@ -8,8 +8,8 @@ from typing import Any
 
 from driverlens.compiler import Scope, compile_template, window_for
 from driverlens.engines import Engine
-from driverlens.reports.caller import Caller
-from driverlens.reports.templates import validate_template_body
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.report_templates import validate_template_body
 
 PREVIEW_MAX_ROWS = 100
 

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from driverlens.errors import Forbidden, NotFound, Problem, ValidationFailed
 from driverlens.metadata.database import Database
+from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.metadata.repositories import StoredTemplate
 from driverlens.metadata.repositories import templates as repo
-from driverlens.reports.caller import Caller
-from driverlens.reports.hotpath import SqliteHotPath
-from driverlens.reports.timestamps import iso_utc
 from driverlens.templates import Template as TemplateModel
 from driverlens.templates import parse_template
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.timestamps import iso_utc
 
 # Fields the server sets; a body that carries one is refused rather than silently ignored.
 SERVER_OWNED_TEMPLATE_FIELDS = ("templateId", "version", "createdDatetime", "modifiedDatetime")

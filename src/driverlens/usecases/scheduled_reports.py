@@ -15,13 +15,13 @@ from driverlens.errors import NotFound, Problem, ValidationFailed
 from driverlens.metadata import Report, Run
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import reports as repo
-from driverlens.reports.caller import Caller
-from driverlens.reports.schedule_input import UNSET, ReportInput, read_report_body
-from driverlens.reports.templates import template_exists
-from driverlens.reports.timestamps import iso_utc
 from driverlens.runs import planner
 from driverlens.runs.manual import start_manual_run
 from driverlens.runs.quotas import PartnerLimits, check_new_manual_run
+from driverlens.usecases.caller import Caller
+from driverlens.usecases.report_templates import template_exists
+from driverlens.usecases.schedule_input import UNSET, ReportInput, read_report_body
+from driverlens.usecases.timestamps import iso_utc
 
 # Checks a callback URL (SSRF guard): returns why it is refused, or None when it is allowed.
 CallbackCheck = Callable[[str], "str | None"]

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from driverlens import lenient
 from driverlens.engines.formats import OutputFormat
 from driverlens.errors import Problem, ValidationFailed
-from driverlens.reports.templates import reject_server_owned
-from driverlens.reports.timestamps import parse_utc
+from driverlens.usecases.report_templates import reject_server_owned
+from driverlens.usecases.timestamps import parse_utc
 
 MIN_INTERVAL_HOURS = 12
 MAX_INTERVAL_HOURS = 24 * 366
