@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Azurite, the Azure Storage emulator the Azure Blob tests start (pinned in tools/azurite/package-lock.json).
+AZURITE := tools/azurite/node_modules/.bin/azurite-blob
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench clean azurite
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,11 +24,21 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-test: lint
+$(AZURITE): tools/azurite/package.json tools/azurite/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tools/azurite --no-audit --no-fund --loglevel=error && touch $(AZURITE); \
+	else \
+		echo "npm not found: the Azure Blob tests will skip (install Node.js and npm to run them)"; \
+	fi
+
+# Installs Azurite when npm is there; without it, the tests that need it skip and say why.
+azurite: $(AZURITE)
+
+test: lint azurite
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tools/azurite/node_modules

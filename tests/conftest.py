@@ -10,7 +10,7 @@ import pytest
 
 from driverlens.settings import Settings, get_settings
 
-pytest_plugins = ["tests.fixtures_db"]
+pytest_plugins = ["tests.fixtures_db", "tests.fixtures_azurite"]
 
 
 @pytest.fixture

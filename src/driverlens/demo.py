@@ -13,7 +13,7 @@ from typing import Any
 
 from driverlens.auth import Principal
 from driverlens.auth import service as auth
-from driverlens.blobs.store import LocalBlobStore
+from driverlens.blobs.backend import blob_store_from_settings
 from driverlens.cabs.seeding import SeededCabs, seed_demo_cabs
 from driverlens.clock import Clock
 from driverlens.events import event_store, seed_events
@@ -121,7 +121,7 @@ def seed_demo(
     if events or not _has_cabs(db):
         if progress is not None:
             progress(added, "writing crash dump cabinets")
-        cabs = seed_demo_cabs(db, LocalBlobStore(settings.blobs_dir, clock), store, clock.now())
+        cabs = seed_demo_cabs(db, blob_store_from_settings(settings, clock), store, clock.now())
     return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS), cabs)
 
 

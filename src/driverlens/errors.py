@@ -120,3 +120,9 @@ class CabRejected(DriverLensError):
 class ServiceUnavailable(DriverLensError):
     status = 503
     code = "ServiceUnavailable"
+
+
+class BlobStoreUnavailable(ServiceUnavailable):
+    """The blob store (Azure Blob Storage) did not answer; runs retry, requests may be repeated."""
+
+    code = "BlobStoreUnavailable"

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "development", "password", "default", "test"}
@@ -134,6 +134,29 @@ class Settings(BaseSettings):
     ingest_metrics_file: Path | None = Field(
         None, description="`driverlens ingest` adds its counters to this Prometheus textfile when set."
     )
+    blob_store: Literal["local", "azure"] = Field(
+        "local",
+        description="Where report files and CABs live: local (<data dir>/blobs) or azure (Azure Blob).",
+    )
+    azure_blob_container_url: str = Field(
+        "",
+        description="blob_store=azure: the container's URL, https://<account>.blob.core.windows.net/<container>.",
+    )
+    azure_storage_connection_string: SecretStr = Field(
+        SecretStr(""),
+        description="blob_store=azure: a connection string with AccountName and AccountKey (service SAS).",
+    )
+    azure_storage_account_key: SecretStr = Field(
+        SecretStr(""),
+        description="blob_store=azure: the storage account key (instead of a connection string).",
+    )
+    azure_storage_use_ad: bool = Field(
+        False,
+        description=(
+            "blob_store=azure: authenticate with Azure AD (azure-identity's DefaultAzureCredential) and hand "
+            "out user-delegation SAS links instead of account-key ones."
+        ),
+    )
     azure_ad_issuer: str = Field("", description="Optional trusted Azure AD issuer.")
     azure_ad_audience: str = Field("", description="Audience expected in Azure AD tokens.")
     azure_ad_jwks_url: str = Field("", description="JWKS URL of the trusted Azure AD tenant.")
@@ -149,6 +172,37 @@ class Settings(BaseSettings):
                     "generated into the data dir) or set it to the output of "
                     '`python3 -c "import secrets; print(secrets.token_urlsafe(32))"`'
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _azure_blob_store_complete(self) -> Settings:
+        if self.blob_store != "azure":
+            return self
+        url = self.azure_blob_container_url.strip()
+        scheme, _, rest = url.partition("://")
+        host, _, path = rest.partition("/")
+        if scheme not in ("https", "http") or not host or not path.strip("/"):
+            raise ValueError(
+                "DRIVERLENS_BLOB_STORE=azure needs DRIVERLENS_AZURE_BLOB_CONTAINER_URL, the container's URL "
+                "such as https://<account>.blob.core.windows.net/<container>"
+            )
+        credentials = [
+            name
+            for name, given in (
+                ("DRIVERLENS_AZURE_STORAGE_CONNECTION_STRING", self.azure_storage_connection_string),
+                ("DRIVERLENS_AZURE_STORAGE_ACCOUNT_KEY", self.azure_storage_account_key),
+            )
+            if given.get_secret_value().strip()
+        ]
+        if self.azure_storage_use_ad:
+            credentials.append("DRIVERLENS_AZURE_STORAGE_USE_AD")
+        if len(credentials) != 1:
+            found = ", ".join(credentials) if credentials else "none"
+            raise ValueError(
+                "DRIVERLENS_BLOB_STORE=azure needs exactly one of "
+                "DRIVERLENS_AZURE_STORAGE_CONNECTION_STRING, DRIVERLENS_AZURE_STORAGE_ACCOUNT_KEY or "
+                f"DRIVERLENS_AZURE_STORAGE_USE_AD=true (found: {found})"
+            )
         return self
 
     @field_validator("trusted_proxies")

@@ -18,8 +18,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from fastapi.testclient import TestClient
 
-from driverlens.api.files import build_files_router, content_type_for
+from driverlens.api.files import build_files_router
 from driverlens.blobs import EXPIRED_MESSAGE, INVALID_MESSAGE, LinkSigner, LocalBlobStore
+from driverlens.blobs.content import content_type_for
 from driverlens.clock import FrozenClock
 
 T0 = datetime(2026, 3, 1, 12, tzinfo=UTC)

@@ -21,9 +21,10 @@ from driverlens.api.template_inserts import TemplateInserts
 from driverlens.auth.jwks import AzureAdTrust
 from driverlens.auth.keys import KeyRing
 from driverlens.auth.tokens import TokenIssuer, TokenVerifier, own_issuer
-from driverlens.blobs.keyring import signer_from_settings
+from driverlens.blobs.backend import blob_backend_from_settings
+from driverlens.blobs.download import DownloadLinks
 from driverlens.blobs.links import LinkSigner
-from driverlens.blobs.store import BlobStore, LocalBlobStore
+from driverlens.blobs.store import BlobStore
 from driverlens.callbacks.ssrf import CallbackGuard
 from driverlens.clock import Clock
 from driverlens.engines import DuckDBEngine
@@ -48,6 +49,8 @@ class ApiContext:
     events: EventStore
     engine: DuckDBEngine
     blobs: BlobStore
+    # Download links to ``blobs`` (signed /files links or Azure SAS URLs); ``signer`` serves /files.
+    links: DownloadLinks
     signer: LinkSigner
     keyring: KeyRing
     issuer: TokenIssuer
@@ -86,9 +89,8 @@ class ApiContext:
         self.db.dispose()
 
     def link(self, key: str, filename: str | None = None, sha256: str | None = None) -> str:
-        """A fresh absolute signed download link for a blob (carrying its checksum when known)."""
-        signed = self.signer.sign(key, filename=filename, sha256=sha256)
-        return signed.absolute(self.settings.public_base_url)
+        """A fresh absolute download link for a blob, from the configured store's link adapter."""
+        return self.links.url(key, filename, sha256)
 
 
 def build_context(
@@ -106,6 +108,7 @@ def build_context(
     )
     events = event_store(settings)
     db = database or Database(settings.metadata_url)
+    backend = blob_backend_from_settings(settings, clock)
     ctx = ApiContext(
         settings=settings,
         clock=clock,
@@ -114,8 +117,9 @@ def build_context(
         db=db,
         events=events,
         engine=DuckDBEngine(events),
-        blobs=LocalBlobStore(settings.blobs_dir, clock),
-        signer=signer_from_settings(settings, clock),
+        blobs=backend.store,
+        links=backend.links,
+        signer=backend.signer,
         keyring=keyring,
         issuer=TokenIssuer(
             keyring, issuer_name, settings.token_audience, settings.token_lifetime_seconds, clock

@@ -8,12 +8,12 @@ import re
 import uuid
 from collections.abc import Generator
 from typing import BinaryIO
-from urllib.parse import quote
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 
 from driverlens.api.encoding import COMPRESSIBLE_EXTENSIONS, accepts_gzip, gzip_chunks
+from driverlens.blobs.content import attachment_disposition, content_type_for
 from driverlens.blobs.links import LinkSigner
 from driverlens.blobs.store import BlobStore, validate_key
 from driverlens.errors import DriverLensError
@@ -21,24 +21,11 @@ from driverlens.errors import DriverLensError
 log = logging.getLogger("driverlens.api.files")
 
 CHUNK = 64 * 1024
-CONTENT_TYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "tsv": "text/tab-separated-values; charset=utf-8",
-    "jsonl": "application/x-ndjson",
-    "parquet": "application/vnd.apache.parquet",
-    "gz": "application/gzip",
-    "cab": "application/vnd.ms-cab-compressed",
-}
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
 
 
 class _RangeNotSatisfiable(Exception):
     pass
-
-
-def content_type_for(key: str) -> str:
-    ext = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else ""
-    return CONTENT_TYPES.get(ext, "application/octet-stream")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -91,11 +78,6 @@ def _stream(handle: BinaryIO, start: int, length: int) -> Generator[bytes, None,
         handle.close()
 
 
-def _disposition(filename: str) -> str:
-    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\;' else "_" for c in filename)
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
-
-
 def build_files_router(store: BlobStore, signer: LinkSigner) -> APIRouter:
     """The router serving signed download links; no bearer token (the signature is the credential)."""
     router = APIRouter(tags=["files"])
@@ -125,7 +107,7 @@ def build_files_router(store: BlobStore, signer: LinkSigner) -> APIRouter:
 
         headers = {
             "Content-Type": content_type_for(store_key),
-            "Content-Disposition": _disposition(filename or store_key.rsplit("/", 1)[-1]),
+            "Content-Disposition": attachment_disposition(filename or store_key.rsplit("/", 1)[-1]),
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",
             "X-Content-Type-Options": "nosniff",

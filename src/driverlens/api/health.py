@@ -14,7 +14,7 @@ from driverlens.metadata.database import Database
 
 
 def check_readiness(ctx: ApiContext) -> dict[str, str]:
-    """``ok`` or the failure, for the metadata store and the event store."""
+    """``ok`` or the failure, for the metadata store, the event store, the blob store and the disk."""
     checks: dict[str, str] = {}
     try:
         with ctx.db.session() as session:
@@ -28,6 +28,10 @@ def check_readiness(ctx: ApiContext) -> dict[str, str]:
         checks["events"] = "ok"
     except (DriverLensError, Exception) as exc:  # same: report, do not raise
         checks["events"] = f"failed: {type(exc).__name__}"
+    try:
+        checks["blobs"] = ctx.blobs.readiness()
+    except Exception as exc:  # same: report the kind only (an Azure message may carry a URL)
+        checks["blobs"] = f"failed: {type(exc).__name__}"
     checks["disk"] = disk_check(ctx.settings.data_dir, ctx.settings.min_free_disk_bytes)
     return checks
 

@@ -28,7 +28,7 @@ class BlobInfo:
 
 
 class BlobStore(Protocol):
-    """Where report files and CABs live; local directory today, Azure Blob later."""
+    """Where report files and CABs live: ``LocalBlobStore`` (embedded default) or ``AzureBlobStore``."""
 
     def put_file(self, key: str, src_path: Path, *, move: bool = False, synced: bool = False) -> BlobInfo: ...
 
@@ -43,6 +43,10 @@ class BlobStore(Protocol):
     def iter_older_than(self, cutoff: datetime) -> Iterator[BlobInfo]: ...
 
     def keys_starting(self, prefix: str) -> list[str]: ...
+
+    def readiness(self) -> str:
+        """``ok``, or ``failed: <why>`` without secrets (for ``/healthz``)."""
+        ...
 
 
 def validate_key(key: str) -> str:
@@ -210,6 +214,14 @@ class LocalBlobStore:
                     yield BlobInfo(
                         key=key, size=st.st_size, created_at=datetime.fromtimestamp(st.st_mtime, UTC)
                     )
+
+    def readiness(self) -> str:
+        """``ok`` while the root is a writable directory (a full disk is ``/healthz``'s disk check)."""
+        if not self._root_resolved.is_dir():
+            return "failed: the blob directory is missing"
+        if not os.access(self._root_resolved, os.W_OK | os.X_OK):
+            return "failed: the blob directory is not writable"
+        return "ok"
 
     def _prune_empty_dirs(self, directory: Path) -> None:
         while directory != self._root_resolved and directory.is_relative_to(self._root_resolved):

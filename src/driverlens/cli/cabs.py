@@ -77,7 +77,7 @@ def ingest_cabs(
     Each file is stored once (by content); a refused file is reported and nothing of it is stored.
     Exits 1 when any file was refused.
     """
-    from driverlens.blobs.store import LocalBlobStore
+    from driverlens.blobs.backend import blob_store_from_settings
     from driverlens.cabs.collection import EventTargets, collect_cab, limits_for
     from driverlens.clock import SystemClock
     from driverlens.events import EventStore
@@ -88,7 +88,7 @@ def ingest_cabs(
     clock = SystemClock()
     migrate(settings.metadata_url)
     db = Database(settings.metadata_url)
-    blobs = LocalBlobStore(settings.blobs_dir, clock=clock)
+    blobs = blob_store_from_settings(settings, clock)
     events = EventStore(settings.data_dir)
     targets = EventTargets(tuple(event_id), tuple(cab_id_hash))
     refused = 0

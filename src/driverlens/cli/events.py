@@ -71,7 +71,7 @@ def purge(
     ),
 ) -> None:
     """Delete failure events, report files and CABs older than their retention windows."""
-    from driverlens.blobs import LocalBlobStore
+    from driverlens.blobs.backend import blob_store_from_settings
     from driverlens.events import event_store
     from driverlens.metadata.database import Database
     from driverlens.metadata.migrate import migrate
@@ -84,7 +84,7 @@ def purge(
     try:
         report = purge_all(
             db,
-            LocalBlobStore(settings.blobs_dir, clock=clock),
+            blob_store_from_settings(settings, clock),
             event_store(settings),
             clock.now(),
             event_retention_days=retention_days or settings.event_retention_days,

@@ -21,7 +21,8 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from driverlens.blobs.store import BlobStore, LocalBlobStore
+from driverlens.blobs.backend import blob_store_from_settings
+from driverlens.blobs.store import BlobStore
 from driverlens.callbacks.dispatcher import CALLBACK_POLICY
 from driverlens.clock import Clock, SystemClock
 from driverlens.engines import Engine
@@ -312,7 +313,7 @@ def build_worker(
     clock: Clock | None = None,
     metrics: ProcessMetrics | None = None,
 ) -> Worker:
-    """A worker on the settings' metadata store, event store, report engine and local blob store."""
+    """A worker on the settings' metadata store, event store, report engine and blob store."""
     from driverlens.engines.factory import engine_for
     from driverlens.events import event_store
     from driverlens.metadata.migrate import migrate_database
@@ -323,7 +324,7 @@ def build_worker(
     return Worker(
         db,
         engine_for(settings, events),
-        LocalBlobStore(settings.blobs_dir, clock=clock),
+        blob_store_from_settings(settings, clock),
         settings,
         clock,
         concurrency=concurrency,

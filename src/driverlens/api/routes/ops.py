@@ -14,7 +14,7 @@ router = APIRouter(tags=["operations"])
 
 @router.get("/healthz", summary="Liveness and readiness", responses={503: {"description": "Not ready"}})
 async def healthz(ctx: ApiContext = Depends(get_context)) -> Response:
-    """Alive when it answers; ready (200) when the metadata store and the event store both answer."""
+    """Alive when it answers; ready (200) when the metadata, event and blob stores answer and disk is free."""
     checks = await run_in_threadpool(check_readiness, ctx)
     ready = all(value == "ok" for value in checks.values())
     body = {"live": True, "ready": ready, "checks": checks}
