@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from driverlens.blobs.store import LocalBlobStore
+from driverlens.blobs.backend import blob_store_from_settings
 from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore
 from driverlens.metadata.database import Database
@@ -60,7 +60,7 @@ def run_due_runs(data_dir: Any, **overrides: Any) -> int:
     settings = Settings(data_dir=data_dir, **overrides)
     db = Database(settings.metadata_url)
     events = EventStore(settings.data_dir)
-    worker = Worker(db, DuckDBEngine(events), LocalBlobStore(settings.blobs_dir), settings)
+    worker = Worker(db, DuckDBEngine(events), blob_store_from_settings(settings), settings)
     try:
         plan_due_runs(db, datetime.now(UTC))
         done = 0

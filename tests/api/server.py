@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from driverlens.auth import service
-from driverlens.blobs.store import LocalBlobStore
+from driverlens.blobs.store import BlobStore, LocalBlobStore
 from driverlens.cabs.seeding import seed_demo_cabs
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
@@ -86,8 +86,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def prepare_data_dir(data_dir: Path, *, rows: int = 20_000) -> dict[str, Creds]:
-    """Migrate, create the demo partners (plus one extra IHV with no data) and clients, seed events."""
+def prepare_data_dir(
+    data_dir: Path, *, rows: int = 20_000, blobs: BlobStore | None = None
+) -> dict[str, Creds]:
+    """Migrate, create the demo partners (plus one extra IHV with no data) and clients, seed events and
+    CABs (into ``blobs``, by default the local store in the data dir)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(data_dir / 'metadata.db').resolve()}"
     migrate(url)
@@ -115,7 +118,7 @@ def prepare_data_dir(data_dir: Path, *, rows: int = 20_000) -> dict[str, Creds]:
     seed_events(store, rows=rows, days=30, seed=7, now=datetime.now(UTC))
     db = Database(url)
     try:
-        seed_demo_cabs(db, LocalBlobStore(data_dir / "blobs"), store, datetime.now(UTC))
+        seed_demo_cabs(db, blobs or LocalBlobStore(data_dir / "blobs"), store, datetime.now(UTC))
     finally:
         db.dispose()
     return creds
