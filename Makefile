@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Azurite, the Azure Storage emulator the Azure Blob tests start (pinned in tools/azurite/package-lock.json).
-AZURITE := tools/azurite/node_modules/.bin/azurite-blob
+AZURITE := tools/azurite/node_modules/.installed
 
 .PHONY: install run test lint bench clean azurite
 
