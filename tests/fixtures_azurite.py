@@ -30,17 +30,22 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLED = ROOT / "tools" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).
 ACCOUNT = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-_LISTENING = re.compile(r"Blob service (?:is )?successfully listens on (http://\S+?):(\d+)")
+_LISTENING = re.compile(r"Blob service (?:is )?successfully listens on (https?)://(\S+?):(\d+)")
 
 
 def azurite_binary() -> Path | None:
@@ -70,18 +75,21 @@ class Azurite:
     port: int
     workspace: Path
     log_path: Path
+    scheme: str = "http"
+    # With ``oauth=True``: the self-signed certificate Azurite serves (clients trust this file).
+    cert_path: Path | None = None
     _own_workspace: bool = False
     _pump: threading.Thread | None = field(default=None, repr=False)
     _stopped: bool = field(default=False, repr=False)
 
     @property
     def blob_endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}/{ACCOUNT}"
+        return f"{self.scheme}://{self.host}:{self.port}/{ACCOUNT}"
 
     @property
     def connection_string(self) -> str:
         return (
-            f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
+            f"DefaultEndpointsProtocol={self.scheme};AccountName={ACCOUNT};AccountKey={ACCOUNT_KEY};"
             f"BlobEndpoint={self.blob_endpoint};"
         )
 
@@ -93,7 +101,10 @@ class Azurite:
         from azure.storage.blob import BlobServiceClient
 
         container = name or f"t{uuid.uuid4().hex[:20]}"
-        with BlobServiceClient.from_connection_string(self.connection_string) as service:
+        verify: str | bool = str(self.cert_path) if self.cert_path else True
+        with BlobServiceClient.from_connection_string(
+            self.connection_string, connection_verify=verify
+        ) as service:
             service.create_container(container)
         return container
 
@@ -133,10 +144,12 @@ class Azurite:
         self.stop()
 
 
-def start_azurite(workspace: Path | None = None, *, timeout: float = 60.0) -> Azurite:
+def start_azurite(workspace: Path | None = None, *, timeout: float = 60.0, oauth: bool = False) -> Azurite:
     """Start Azurite's blob service on 127.0.0.1 and a port the OS picks; returns once it listens.
 
-    Data lives in ``workspace`` (a new temporary directory, removed at stop, when not given). Raises
+    Data lives in ``workspace`` (a new temporary directory, removed at stop, when not given). With
+    ``oauth=True`` it serves HTTPS with a fresh self-signed certificate (``cert_path``) and accepts
+    Azure AD bearer tokens (``EmulatorAdCredential``), as user delegation keys need. Raises
     ``RuntimeError`` saying why when Azurite is not installed or does not come up.
     """
     reason = unavailable_reason()
@@ -158,11 +171,15 @@ def start_azurite(workspace: Path | None = None, *, timeout: float = 60.0) -> Az
         "--disableTelemetry",  # never call home (the tests run offline)
         "--skipApiVersionCheck",  # the Python SDK may speak a newer API version than this Azurite
     ]
+    cert_path: Path | None = None
+    if oauth:
+        cert_path, key_path = _self_signed_certificate(folder)
+        command += ["--oauth", "basic", "--cert", str(cert_path), "--key", str(key_path)]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=folder
     )
     assert process.stdout is not None
-    found: list[tuple[str, int]] = []
+    found: list[tuple[str, str, int]] = []
     ready = threading.Event()
 
     def pump() -> None:  # copy the output to the log, noting the address once it is printed
@@ -173,20 +190,90 @@ def start_azurite(workspace: Path | None = None, *, timeout: float = 60.0) -> Az
                 log.flush()
                 match = _LISTENING.search(line.decode("utf-8", errors="replace"))
                 if match and not found:
-                    found.append((match.group(1).removeprefix("http://"), int(match.group(2))))
+                    found.append((match.group(1), match.group(2), int(match.group(3))))
                     ready.set()
         ready.set()
 
     thread = threading.Thread(target=pump, name="azurite-log", daemon=True)
     thread.start()
     ready.wait(timeout)
-    azurite = Azurite(process, "127.0.0.1", 0, folder, log_path, _own_workspace=own, _pump=thread)
+    azurite = Azurite(
+        process, "127.0.0.1", 0, folder, log_path, cert_path=cert_path, _own_workspace=own, _pump=thread
+    )
     if not found:
         azurite.stop()
         text = log_path.read_text(errors="replace")[-2000:] if log_path.exists() else ""
         raise RuntimeError(f"Azurite did not start within {timeout:.0f} s (exit {process.poll()}):\n{text}")
-    azurite.host, azurite.port = found[0]
+    azurite.scheme, azurite.host, azurite.port = found[0]
     return azurite
+
+
+def _self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, valid for a day, and its key (PEM files)."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "azurite-cert.pem", folder / "azurite-key.pem"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+class EmulatorAdCredential:
+    """An Azure AD token credential that Azurite's ``--oauth basic`` accepts (it checks the issuer, the
+    audience and the times, not the signature): a stand-in for Azure AD, which is off the machine."""
+
+    TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+    OBJECT_ID = "11059fcc-5514-4800-b5f8-49808b9cfab6"
+
+    def __init__(self) -> None:
+        self.requests = 0
+
+    def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        import jwt
+        from azure.core.credentials import AccessToken
+
+        self.requests += 1
+        now = int(time.time())
+        claims = {
+            "aud": "https://storage.azure.com",
+            "iss": f"https://sts.windows.net/{self.TENANT}/",
+            "iat": now - 60,
+            "nbf": now - 60,
+            "exp": now + 3600,
+            "oid": self.OBJECT_ID,
+            "tid": self.TENANT,
+        }
+        token = jwt.encode(claims, "not-checked-by-the-emulator-0123456789", algorithm="HS256")
+        return AccessToken(token, now + 3600)
 
 
 def _require_azurite() -> None:
@@ -203,6 +290,14 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     """One Azurite per test session, in a temporary workspace; skips (or fails in CI) without it."""
     _require_azurite()
     with start_azurite(tmp_path_factory.mktemp("azurite")) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def azurite_oauth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
+    """Azurite over HTTPS accepting Azure AD tokens (for user-delegation SAS), one per test session."""
+    _require_azurite()
+    with start_azurite(tmp_path_factory.mktemp("azurite-oauth"), oauth=True) as running:
         yield running
 
 

@@ -21,6 +21,8 @@ from driverlens.errors import Problem, ValidationFailed
 from driverlens.settings import Settings
 
 if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+
     from driverlens.blobs.azure_store import AzureBlobStore
 
 # Larger files go up in blocks of this size, at most two at a time: an upload holds about 8 MiB in memory
@@ -38,15 +40,22 @@ class BlobBackend:
     description: str
 
 
-def blob_store_from_settings(settings: Settings, clock: Clock | None = None) -> BlobStore:
+def blob_store_from_settings(
+    settings: Settings, clock: Clock | None = None, *, ad_credential: TokenCredential | None = None
+) -> BlobStore:
     """The configured blob store (workers and commands need no links)."""
     if settings.blob_store == "azure":
-        return _azure_store(settings, clock or SystemClock())
+        return _azure_store(settings, clock or SystemClock(), _credential(settings, ad_credential))
     return LocalBlobStore(settings.blobs_dir, clock)
 
 
-def blob_backend_from_settings(settings: Settings, clock: Clock) -> BlobBackend:
-    """The configured store with its download links, for the API process."""
+def blob_backend_from_settings(
+    settings: Settings, clock: Clock, *, ad_credential: TokenCredential | None = None
+) -> BlobBackend:
+    """The configured store with its download links, for the API process.
+
+    ``ad_credential`` replaces ``DefaultAzureCredential`` when the settings ask for Azure AD (tests).
+    """
     signer = signer_from_settings(settings, clock)
     if settings.blob_store != "azure":
         store = LocalBlobStore(settings.blobs_dir, clock)
@@ -54,14 +63,15 @@ def blob_backend_from_settings(settings: Settings, clock: Clock) -> BlobBackend:
         return BlobBackend(store, links, signer, "local directory, signed /files links")
     from driverlens.blobs.azure_sas import AzureSasLinks, DelegationKeys
 
-    azure = _azure_store(settings, clock)
+    credential = _credential(settings, ad_credential)
+    azure = _azure_store(settings, clock, credential)
     lifetime = timedelta(hours=settings.link_lifetime_hours)
     url = settings.azure_blob_container_url.strip().rstrip("/")
     account_name = str(azure.container.account_name)
-    if settings.azure_storage_use_ad:
+    if credential is not None:
         from azure.storage.blob import BlobServiceClient
 
-        service = BlobServiceClient(url.rsplit("/", 1)[0], credential=_ad_credential())
+        service = BlobServiceClient(url.rsplit("/", 1)[0], credential=credential)
         sas = AzureSasLinks(url, account_name, lifetime, clock, delegation=DelegationKeys(service, clock))
     else:
         _, key = _account_key(settings, account_name)
@@ -69,7 +79,8 @@ def blob_backend_from_settings(settings: Settings, clock: Clock) -> BlobBackend:
     return BlobBackend(azure, sas, signer, f"Azure Blob container {azure.container_name!r}, {sas.kind}")
 
 
-def _azure_store(settings: Settings, clock: Clock) -> AzureBlobStore:
+def _azure_store(settings: Settings, clock: Clock, ad_credential: TokenCredential | None) -> AzureBlobStore:
+    """The store on the configured container, with ``ad_credential`` (Azure AD) or the account key."""
     from azure.core.credentials import AzureNamedKeyCredential
     from azure.storage.blob import ContainerClient, LinearRetry
 
@@ -85,8 +96,8 @@ def _azure_store(settings: Settings, clock: Clock) -> AzureBlobStore:
         "connection_timeout": 10,
         "read_timeout": 120,
     }
-    if settings.azure_storage_use_ad:
-        container = ContainerClient.from_container_url(url, credential=_ad_credential(), **options)
+    if ad_credential is not None:
+        container = ContainerClient.from_container_url(url, credential=ad_credential, **options)
     else:
         probe = ContainerClient.from_container_url(url)
         name, key = _account_key(settings, str(probe.account_name))
@@ -96,7 +107,12 @@ def _azure_store(settings: Settings, clock: Clock) -> AzureBlobStore:
     return AzureBlobStore(container, clock)
 
 
-def _ad_credential() -> Any:
+def _credential(settings: Settings, given: TokenCredential | None) -> TokenCredential | None:
+    """The Azure AD credential when the settings ask for one (``given``, else DefaultAzureCredential)."""
+    if not settings.azure_storage_use_ad:
+        return None
+    if given is not None:
+        return given
     from azure.identity import DefaultAzureCredential
 
     return DefaultAzureCredential()
