@@ -263,3 +263,38 @@ def test_worker_on_spark_writes_the_file_duckdb_writes(
     finally:
         shutil.rmtree(worker.tmp_dir, ignore_errors=True)
         worker.db.dispose()
+
+
+class _RawQuery:
+    """A query given as SQL that both dialects read alike (the compiler's output is one such query)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def sql(self, dialect: str = "duckdb") -> str:
+        return self.text
+
+
+def test_install_base_is_a_view_of_the_same_snapshot_in_both_engines(spark: None, tmp_path: Path) -> None:
+    from driverlens.installs.ingest import ingest_installs
+
+    events = EventStore(tmp_path / "data")
+    spark_engine, duck_engine = SparkEngine(events, MASTER), DuckDBEngine(events)
+    query = _RawQuery(
+        "SELECT InstallDate, IhvPartner, OemPartner, DriverName, DriverVersion, OSVersion, DeviceCount "
+        "FROM install_base ORDER BY DriverVersion, InstallDate"
+    )
+    empty = spark_engine.preview(query, 10, 120)
+    assert empty == duck_engine.preview(query, 10, 120)
+    assert empty[0] == ["InstallDate", "IhvPartner", "OemPartner", "DriverName", "DriverVersion",
+                        "OSVersion", "DeviceCount"] and empty[1] == []  # fmt: skip
+    path = tmp_path / "installs.csv"
+    path.write_text(
+        "InstallDate,IhvPartner,OemPartner,DriverName,DriverVersion,OSVersion,DeviceCount\n"
+        "2026-03-01,Contoso Graphics,Northwind Systems,cgfx.sys,31.0.15.1008,10.0.22631.4317,7\n"
+        "2026-03-02,Contoso Graphics,Litware Inc.,cgfx.sys,31.0.14.1021,10.0.26100.2314,12\n"
+    )
+    ingest_installs(events, [path])
+    rows = spark_engine.preview(query, 10, 120)
+    assert rows == duck_engine.preview(query, 10, 120)
+    assert [r[-1] for r in rows[1]] == [12, 7] and rows[1][0][0] == "2026-03-02"

@@ -1,4 +1,5 @@
-"""A run records how fresh its data was: the event table version it read and the newest event in it."""
+"""A run records how fresh its data was: the event table version it read, the newest event in it, and
+the install base version read with it."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from driverlens.blobs.store import LocalBlobStore
 from driverlens.clock import FrozenClock
 from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore, seed_events
+from driverlens.installs.ingest import ingest_installs
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.metadata.hotpath import SqliteHotPath
@@ -30,6 +32,12 @@ def test_a_completed_run_records_the_table_version_and_newest_event_it_read(
     clock = FrozenClock(T0 + timedelta(minutes=1))
     store = EventStore(settings.data_dir)
     seed_events(store, rows=2000, days=10, seed=3, now=clock.now())
+    installs = tmp_path / "installs.csv"
+    installs.write_text(
+        "InstallDate,IhvPartner,OemPartner,DriverName,DriverVersion,OSVersion,DeviceCount\n"
+        "2026-03-01,Contoso Graphics,Northwind Systems,cgfx.sys,31.0.15.1008,10.0.22631.4317,7\n"
+    )
+    ingest_installs(store, [installs])
     snapshot = store.snapshot()
     sched: Scheduled = make_report(sqlite_db, partner_name="Contoso Graphics", recurrence=1)  # type: ignore[operator]
     blobs = LocalBlobStore(tmp_path / "blobs", clock=clock)
@@ -50,10 +58,13 @@ def test_a_completed_run_records_the_table_version_and_newest_event_it_read(
         (run,) = session.scalars(select(Run)).all()
     assert run.state is RunState.COMPLETED, run.error
     assert run.store_version == snapshot.version
+    # The install base version read in the same snapshot is recorded too.
+    assert run.install_base_version == snapshot.install_base_version == 1
     assert snapshot.newest_event is not None and run.data_newest_event_at == snapshot.newest_event
     caller = Principal(sched.partner.id, sched.partner.name, sched.partner.kind, "t", "c")
     (shown,) = [h.to_json() for h in run_history(sqlite_db, caller, sched.report.id)]
     assert shown["storeVersion"] == snapshot.version
+    assert shown["installBaseVersion"] == 1
     assert shown["dataNewestEventDatetime"]
     # Report data shows the same, beside the link (through the ORM and the SQLite fast path alike).
     hot = SqliteHotPath.for_database(sqlite_db)

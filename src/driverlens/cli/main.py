@@ -11,6 +11,7 @@ from driverlens.cli.client import client_app
 from driverlens.cli.demo import demo
 from driverlens.cli.engine import run_template
 from driverlens.cli.events import compact, convert_events, ingest, purge, seed
+from driverlens.cli.installs import ingest_installs
 from driverlens.cli.serve import serve
 from driverlens.cli.worker import worker
 
@@ -44,6 +45,7 @@ def version() -> None:
 app.command("run-template")(run_template)
 app.command("ingest")(ingest)
 app.command("ingest-cabs")(ingest_cabs)
+app.command("ingest-installs")(ingest_installs)
 app.command("inspect-cab")(inspect_cab)
 app.command("purge")(purge)
 app.command("seed")(seed)

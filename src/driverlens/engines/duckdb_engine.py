@@ -7,7 +7,8 @@ totally (tie-breaks on the projected columns), so the same events always give th
 
 Every call takes the newest snapshot of the event table and reads exactly that version on a cursor of the
 process's warm DuckDB instance (``events.duck``); no lock is taken, and commits that land meanwhile are
-not seen. The version and the newest event time of the snapshot are returned with the run.
+not seen. The versions (events and install base) and the newest event time of the snapshot are returned
+with the run.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ class DuckDBEngine:
         snapshot = self._store.snapshot()
         with self._reading(snapshot) as conn:
             written = copy_to_file(conn, query.sql("duckdb"), dest, fmt, timeout_s)
-        return RunOutput.of_file(written, started, snapshot.version, snapshot.newest_event)
+        return RunOutput.of_file(written, started, snapshot)
 
     def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
         """Column names and the first ``limit`` rows, as JSON-safe values."""

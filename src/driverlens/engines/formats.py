@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from driverlens.events.lake import Snapshot
+
 
 class OutputFormat(StrEnum):
     """A report file format; CSV with a header row is the default of the contract."""
@@ -77,8 +79,9 @@ _COPY_OPTIONS = {
 
 @dataclass(frozen=True)
 class RunOutput:
-    """What a run produced: row count, file size in bytes, hex sha256 of the file, wall time, and the
-    event table version it read with the newest event time in it (how fresh the data was)."""
+    """What a run produced: row count, file size in bytes, hex sha256 of the file, wall time, the event
+    table version it read with the newest event time in it (how fresh the data was), and the install
+    base version read with it."""
 
     rows: int
     bytes: int
@@ -86,11 +89,18 @@ class RunOutput:
     duration_s: float
     store_version: int | None = None
     newest_event: datetime | None = None
+    install_base_version: int | None = None
 
     @classmethod
-    def of_file(
-        cls, written: tuple[int, int, str], started: float, version: int, newest: datetime | None
-    ) -> RunOutput:
+    def of_file(cls, written: tuple[int, int, str], started: float, snapshot: Snapshot) -> RunOutput:
         """From ``copy_to_file``'s (rows, bytes, sha256), the run's perf_counter start and its snapshot."""
         rows, size, digest = written
-        return cls(rows, size, digest, time.perf_counter() - started, version, newest)
+        return cls(
+            rows,
+            size,
+            digest,
+            time.perf_counter() - started,
+            snapshot.version,
+            snapshot.newest_event,
+            snapshot.install_base_version,
+        )

@@ -4,8 +4,9 @@ Each call takes the newest snapshot of the event table and reads exactly its Par
 file list, so no Delta connector is needed on the cluster): ``failure_events`` and
 ``failure_events_by_oem`` are temporary views over those files in a Spark session of that snapshot
 (``newSession``: views of its own, one SparkContext per process), so runs on different snapshots never
-see each other's views. ``FailureDate`` comes from the hive-style paths (``basePath`` = the table root)
-with the type the schema gives it; ``ClusteredBy`` is dropped.
+see each other's views; ``install_base`` is one more view there, over the install base files bound
+with the snapshot (``installs.table``). ``FailureDate`` comes from the hive-style paths (``basePath`` =
+the table root) with the type the schema gives it; ``ClusteredBy`` is dropped.
 
 The result travels to the driver as Arrow and is written by DuckDB's ``COPY`` with the very options and
 the temporary-file, fsync and rename steps of the DuckDB engine (``duckdb_engine.copy_to_file``), with
@@ -42,6 +43,7 @@ from driverlens.events import duck
 from driverlens.events.duck import EngineOptions
 from driverlens.events.lake import Snapshot
 from driverlens.events.schema import COLUMN_NAMES, COLUMN_TYPES, COPY_COLUMN, COPY_OF_TABLE, DATE_COLUMN
+from driverlens.installs import table as install_table
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -115,7 +117,7 @@ class SparkEngine:
             written = copy_to_file(con, select, dest, fmt, remaining, keep_order=True)
         finally:
             con.close()
-        return RunOutput.of_file(written, started, snapshot.version, snapshot.newest_event)
+        return RunOutput.of_file(written, started, snapshot)
 
     def preview(self, query: Query, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]]]:
         """Column names and the first ``limit`` rows, as JSON-safe values."""
@@ -157,6 +159,7 @@ class SparkEngine:
             session = base.newSession()
             for table in COPY_OF_TABLE:
                 events_frame(session, snapshot, table).createOrReplaceTempView(table)
+            install_base_frame(session, snapshot.install_base).createOrReplaceTempView(install_table.VIEW)
             self._sessions[snapshot] = session
             # Older snapshots' sessions are forgotten, not closed: a run may still be planning on one.
             while len(self._sessions) > _KEPT_SNAPSHOTS:
@@ -173,6 +176,17 @@ def events_frame(session: SparkSession, snapshot: Snapshot, table: str) -> DataF
         uris = [_uri(p) for p in paths]
         frame = session.read.schema(_FILE_SCHEMA).option("basePath", _table_root(uris)).parquet(*uris)
     return frame.select(*(f"`{name}`" for name in COLUMN_NAMES))
+
+
+def install_base_frame(session: SparkSession, snapshot: Snapshot | None) -> DataFrame:
+    """The install base columns of ``snapshot`` (``InstallDate`` from the hive-style paths)."""
+    paths = [f.path for f in snapshot.files] if snapshot is not None else []
+    if not paths:
+        return session.createDataFrame([], schema=install_table.SPARK_SCHEMA)
+    uris = [_uri(p) for p in paths]
+    root = uris[0].rsplit("/", 2)[0]  # above InstallDate=../file
+    frame = session.read.schema(install_table.SPARK_SCHEMA).option("basePath", root).parquet(*uris)
+    return frame.select(*(f"`{name}`" for name in install_table.COLUMN_NAMES))
 
 
 def _uri(path: str) -> str:

@@ -3,7 +3,8 @@
 Opening a DuckDB instance costs more than most report queries (about 10 ms), so each process keeps one,
 with the engine's memory limit, spill directory and threads applied once per ``EngineOptions``. Each
 block of reads gets its own cursor, on which ``failure_events`` and ``failure_events_by_oem`` are views
-over the Parquet files of one table version: the block reads that version from start to end, however
+over the Parquet files of one table version, and ``install_base`` over the install base version bound
+with it (``installs.table``): the block reads that version from start to end, however
 many commits land meanwhile. Parquet footers are cached across reads (``parquet_metadata_cache``), and
 DuckDB caches the files' bytes, so warm reports do not re-read what they read before.
 
@@ -35,6 +36,7 @@ from driverlens.events.schema import (
     duckdb_type,
     quoted,
 )
+from driverlens.installs import table as install_table
 
 
 @dataclass(frozen=True)
@@ -59,12 +61,14 @@ VIEWS_IDLE_S = VACUUM_GRACE_HOURS * 3600.0
 class _Views:
     schema: str
     files: tuple[DataFile, ...]
+    installs: tuple[DataFile, ...] | None
     last_bound: float
 
 
 _views_lock = threading.Lock()
-# (pid, version, hash of the files) -> the schema holding that snapshot's views on this process's instance.
-_views: dict[tuple[int, int, int], _Views] = {}
+# (pid, version, hash of the files, install base version and files) -> the schema holding that snapshot's
+# views on this process's instance.
+_views: dict[tuple[int, int, int, int, int], _Views] = {}
 _serial = itertools.count(1)
 
 
@@ -99,7 +103,7 @@ def cursor(options: EngineOptions) -> duckdb.DuckDBPyConnection:
 
 
 def bind_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
-    """Make ``failure_events`` and ``failure_events_by_oem`` read ``snapshot`` on this cursor.
+    """Make ``failure_events``, ``failure_events_by_oem`` and ``install_base`` read ``snapshot`` here.
 
     ``con`` must be a cursor from ``cursor()``: the views live on the process's instance.
     """
@@ -109,19 +113,35 @@ def bind_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
 def _schema_of(con: duckdb.DuckDBPyConnection, snapshot: Snapshot, now: float | None = None) -> str:
     """The schema holding ``snapshot``'s views, created on first use."""
     now = time.monotonic() if now is None else now
-    key = (os.getpid(), snapshot.version, hash(snapshot.files))
+    installs = snapshot.install_base.files if snapshot.install_base is not None else None
+    install_version = snapshot.install_base_version
+    key = (
+        os.getpid(),
+        snapshot.version,
+        hash(snapshot.files),
+        -1 if install_version is None else install_version,
+        hash(installs),
+    )
     with _views_lock:
         views = _views.get(key)
-        if views is not None and (views.files is snapshot.files or views.files == snapshot.files):
+        if (
+            views is not None
+            and (views.files is snapshot.files or views.files == snapshot.files)
+            and (views.installs is installs or views.installs == installs)
+        ):
             views.last_bound = now
             return views.schema
         schema = f"lake_snapshot_{next(_serial)}"
         statements = [f"CREATE SCHEMA {schema}"]
         statements += [f"CREATE VIEW {schema}.{t} AS {source_sql(snapshot, t)}" for t in COPY_OF_TABLE]
+        statements.append(
+            f"CREATE VIEW {schema}.{install_table.VIEW} AS "
+            f"{install_table.duckdb_source_sql(snapshot.install_base)}"
+        )
         idle = [k for k, v in _views.items() if now - v.last_bound > VIEWS_IDLE_S]
         statements += [f"DROP SCHEMA IF EXISTS {_views.pop(k).schema} CASCADE" for k in idle]
         con.execute("; ".join(statements))
-        _views[key] = _Views(schema, snapshot.files, now)
+        _views[key] = _Views(schema, snapshot.files, installs, now)
         return schema
 
 

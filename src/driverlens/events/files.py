@@ -22,10 +22,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from driverlens.events.lake import ROW_GROUP_ROWS, WrittenFile
-from driverlens.events.schema import COPY_COLUMN, DATE_COLUMN
+from driverlens.events.lake import EVENTS_LAYOUT, ROW_GROUP_ROWS, Layout, WrittenFile
 
-_STAT_COLUMNS = ("IhvPartner", "OemPartner", "FailureDateTime", "EventCount")
+# Columns whose min, max and null count go into the Delta log (those a table has).
+_STAT_COLUMNS = ("IhvPartner", "OemPartner", "FailureDateTime", "EventCount", "DeviceCount")
 
 
 @dataclass
@@ -46,6 +46,8 @@ class _DayFile:
         self.pending_rows += batch.num_rows
         self.rows += batch.num_rows
         for name in _STAT_COLUMNS:
+            if batch.schema.get_field_index(name) < 0:
+                continue
             column = batch.column(name)
             self.nulls[name] = self.nulls.get(name, 0) + column.null_count
             low, high = pc.min_max(column).values()
@@ -84,9 +86,15 @@ class _DayFile:
 
 
 def write_days(
-    con: duckdb.DuckDBPyConnection, query: str, *, root: Path, copy: str, tag: str
+    con: duckdb.DuckDBPyConnection,
+    query: str,
+    *,
+    root: Path,
+    copy: str,
+    tag: str,
+    layout: Layout = EVENTS_LAYOUT,
 ) -> Iterator[WrittenFile]:
-    """Write the rows of ``query`` (ordered by FailureDate first; its last column is FailureDate)."""
+    """Write the rows of ``query`` (ordered by its day first; its last column is the day)."""
     current: _DayFile | None = None
     reader = con.sql(query).to_arrow_reader(64 * 1024)
     try:
@@ -100,7 +108,8 @@ def write_days(
                     if current is not None:
                         yield current.close()
                     name = f"part-{tag}-{secrets.token_hex(8)}.zstd.parquet"
-                    path = root / f"{COPY_COLUMN}={copy}" / f"{DATE_COLUMN}={day.isoformat()}" / name
+                    parts = [f"{k}={v}" for k, v in layout.partition_values(copy, day).items()]
+                    path = root.joinpath(*parts, name)
                     current = _DayFile(path, copy, day)
                 current.add(data.slice(start, end - start))
         if current is not None:

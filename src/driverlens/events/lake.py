@@ -32,7 +32,7 @@ from typing import Any
 import pyarrow as pa
 from deltalake import CommitProperties, DeltaTable, Transaction, WriterProperties
 from deltalake.exceptions import CommitFailedError, TableNotFoundError
-from deltalake.transaction import AddAction
+from deltalake.transaction import AddAction, RemoveAction
 
 from driverlens.errors import DriverLensError
 from driverlens.events.schema import (
@@ -41,7 +41,6 @@ from driverlens.events.schema import (
     COPY_OF_TABLE,
     DATE_COLUMN,
     OEM_CLUSTER_KEY,
-    PARTITION_COLUMNS,
     lake_schema,
 )
 
@@ -52,8 +51,36 @@ ROW_GROUP_ROWS = 8192
 VACUUM_GRACE_HOURS = 2
 # A day partition of one copy with more files than this is compacted into one sorted file.
 COMPACT_MIN_FILES = 4
-COPIES: tuple[str, ...] = (CLUSTER_KEY[0], OEM_CLUSTER_KEY[0])
 _APP_ID_PREFIX = "driverlens-batch:"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How one Delta table is laid out: its schema, its day column and, for the event table, its copies.
+
+    The event table keeps two copies per day (``ClusteredBy`` then ``FailureDate``); the install base
+    (``installs.table``) one, partitioned by ``InstallDate`` only, so its files' ``copy`` is ``""``.
+    """
+
+    schema: pa.Schema
+    date_column: str
+    copy_column: str | None = None
+    copies: tuple[str, ...] = ("",)
+    # A timestamp column whose largest value tells how fresh the table is (from the files' statistics).
+    newest_column: str | None = None
+
+    @property
+    def partition_by(self) -> tuple[str, ...]:
+        return (self.copy_column, self.date_column) if self.copy_column else (self.date_column,)
+
+    def partition_values(self, copy: str, day: date) -> dict[str, str | None]:
+        values: dict[str, str | None] = {self.copy_column: copy} if self.copy_column else {}
+        values[self.date_column] = day.isoformat()
+        return values
+
+
+COPIES: tuple[str, ...] = (CLUSTER_KEY[0], OEM_CLUSTER_KEY[0])
+EVENTS_LAYOUT = Layout(lake_schema(), DATE_COLUMN, COPY_COLUMN, COPIES, newest_column="FailureDateTime")
 
 
 class CommitConflict(DriverLensError):
@@ -71,6 +98,7 @@ class DataFile:
     copy: str
     day: date
     rows: int
+    size: int = 0
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,9 @@ class Snapshot:
     version: int
     files: tuple[DataFile, ...]
     newest_event: datetime | None = None
+    # The install base version read together with this event version (``EventStore.snapshot`` binds both,
+    # so one report reads one state of both tables); None for a snapshot of one table alone.
+    install_base: Snapshot | None = None
     _by_copy: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
 
     def paths(self, copy: str) -> tuple[str, ...]:
@@ -95,15 +126,21 @@ class Snapshot:
 
     @property
     def rows(self) -> int:
-        """Stored events (each is stored once per copy)."""
-        return sum(f.rows for f in self.files if f.copy == COPIES[0])
+        """Stored rows (events are stored once per copy; this counts the first copy)."""
+        return sum(f.rows for f in self.files if f.copy in (COPIES[0], ""))
+
+    @property
+    def install_base_version(self) -> int | None:
+        """The install base version bound with this snapshot, if any."""
+        return self.install_base.version if self.install_base is not None else None
 
 
 class Lake:
-    """The event table at ``root``; one object per process is enough (thread-safe)."""
+    """A Delta table at ``root`` (the events by default); one object per process is enough (thread-safe)."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, layout: Layout = EVENTS_LAYOUT) -> None:
         self.root = Path(root)
+        self.layout = layout
         self._lock = threading.Lock()
         self._table: DeltaTable | None = None
         self._snapshot: Snapshot | None = None
@@ -124,7 +161,9 @@ class Lake:
             return
         self.root.mkdir(parents=True, exist_ok=True)
         with suppress(CommitFailedError):  # another process created it first
-            DeltaTable.create(self.uri, lake_schema(), mode="ignore", partition_by=list(PARTITION_COLUMNS))
+            DeltaTable.create(
+                self.uri, self.layout.schema, mode="ignore", partition_by=list(self.layout.partition_by)
+            )
 
     def snapshot(self) -> Snapshot:
         """The newest version (cached per version; one small log listing when nothing changed)."""
@@ -136,7 +175,7 @@ class Lake:
                 self._table.update_incremental()
             version = self._table.version()
             if self._snapshot is None or self._snapshot.version != version:
-                self._snapshot = _snapshot_of(self._table, self.root)
+                self._snapshot = _snapshot_of(self._table, self.root, self.layout)
             return self._snapshot
 
     def at(self, version: int) -> DeltaTable:
@@ -149,10 +188,31 @@ class Lake:
         return DeltaTable(self.uri).transaction_version(_APP_ID_PREFIX + batch_id) is not None
 
     def commit_files(
-        self, files: Sequence[WrittenFile], *, read_version: int, batch_id: str, operation: str
+        self,
+        files: Sequence[WrittenFile],
+        *,
+        read_version: int,
+        batch_id: str,
+        operation: str,
+        replaced: Sequence[DataFile] = (),
     ) -> int:
-        """Commit written files as version ``read_version + 1``; ``CommitConflict`` if that is taken."""
+        """Commit written files as version ``read_version + 1``; ``CommitConflict`` if that is taken.
+
+        ``replaced`` files of version ``read_version`` are removed in the same commit (a rewrite of
+        whole day files, as the install base does when a day gains or changes rows).
+        """
         table = self.at(read_version)
+        now_ms = int(datetime.now(UTC).timestamp() * 1000)
+        removes = [
+            RemoveAction(
+                os.path.relpath(f.path, self.root.resolve()),
+                True,
+                now_ms,
+                f.size,
+                self.layout.partition_values(f.copy, f.day),
+            )
+            for f in replaced
+        ]
         properties = CommitProperties(
             max_commit_retries=0,
             app_transactions=[Transaction(_APP_ID_PREFIX + batch_id, 1)],
@@ -160,10 +220,10 @@ class Lake:
         )
         try:
             table.create_write_transaction(
-                [f.action(self.root) for f in files],
+                [*(f.action(self.root, self.layout) for f in files), *removes],
                 mode="append",
                 schema=table.schema(),
-                partition_by=list(PARTITION_COLUMNS),
+                partition_by=list(self.layout.partition_by),
                 commit_properties=properties,
             )
         except CommitFailedError as exc:
@@ -173,17 +233,18 @@ class Lake:
     # -- maintenance -------------------------------------------------------------------------------
 
     def delete_before(self, cutoff: date, attempts: int = 20) -> int:
-        """Delete every event whose FailureDate is before ``cutoff`` (whole partitions: no rewrite)."""
+        """Delete every row whose day is before ``cutoff`` (whole partitions: no rewrite); returns how
+        many (events count once, not once per copy)."""
         self.ensure()
         for _ in range(attempts):
             table = DeltaTable(self.uri)
-            if not any(f.day < cutoff for f in _snapshot_of(table, self.root).files):
+            if not any(f.day < cutoff for f in _snapshot_of(table, self.root, self.layout).files):
                 return 0
             try:
-                metrics = table.delete(f"{DATE_COLUMN} < '{cutoff.isoformat()}'")
+                metrics = table.delete(f"{self.layout.date_column} < '{cutoff.isoformat()}'")
             except CommitFailedError:
                 continue  # an ingest or compaction committed meanwhile; delete from the newer version
-            return int(metrics.get("num_deleted_rows", 0) or 0) // len(COPIES)
+            return int(metrics.get("num_deleted_rows", 0) or 0) // len(self.layout.copies)
         raise CommitConflict(f"retention could not commit in {attempts} attempts; it runs again later")
 
     def compact(self, min_files: int = COMPACT_MIN_FILES) -> int:
@@ -193,6 +254,8 @@ class Lake:
         reading the files they started with until vacuum, which waits ``VACUUM_GRACE_HOURS``.
         """
         self.ensure()
+        if self.layout.copy_column is None:
+            return 0  # single-copy tables rewrite whole day files on every write; nothing to compact
         counts: dict[tuple[str, date], int] = {}
         for f in self.snapshot().files:
             counts[(f.copy, f.day)] = counts.get((f.copy, f.day), 0) + 1
@@ -236,33 +299,40 @@ class WrittenFile:
     rows: int
     stats: Mapping[str, Any]
 
-    def action(self, root: Path) -> AddAction:
+    def action(self, root: Path, layout: Layout = EVENTS_LAYOUT) -> AddAction:
         status = self.path.stat()
         return AddAction(
             os.path.relpath(self.path, root),
             status.st_size,
-            {COPY_COLUMN: self.copy, DATE_COLUMN: self.day.isoformat()},
+            layout.partition_values(self.copy, self.day),
             int(status.st_mtime * 1000),
             True,
             json.dumps({"numRecords": self.rows, **self.stats}),
         )
 
 
-def _snapshot_of(table: DeltaTable, root: Path) -> Snapshot:
+def _snapshot_of(table: DeltaTable, root: Path, layout: Layout = EVENTS_LAYOUT) -> Snapshot:
     actions = pa.table(table.get_add_actions(flatten=True))
     names = set(actions.column_names)
-    paths = actions.column("path").to_pylist() if actions.num_rows else []
-    copies = actions.column(f"partition.{COPY_COLUMN}").to_pylist() if actions.num_rows else []
-    days = actions.column(f"partition.{DATE_COLUMN}").to_pylist() if actions.num_rows else []
-    rows = actions.column("num_records").to_pylist() if actions.num_rows else []
+    n = actions.num_rows
+    paths = actions.column("path").to_pylist() if n else []
+    if layout.copy_column is not None and n:
+        copies = actions.column(f"partition.{layout.copy_column}").to_pylist()
+    else:
+        copies = [layout.copies[0]] * n
+    days = actions.column(f"partition.{layout.date_column}").to_pylist() if n else []
+    rows = actions.column("num_records").to_pylist() if n else []
+    sizes = actions.column("size_bytes").to_pylist() if n else []
     newest: datetime | None = None
-    if actions.num_rows and "max.FailureDateTime" in names:
-        values = [v for v in actions.column("max.FailureDateTime").to_pylist() if v is not None]
+    if n and layout.newest_column is not None and f"max.{layout.newest_column}" in names:
+        values = [v for v in actions.column(f"max.{layout.newest_column}").to_pylist() if v is not None]
         newest = max(values).replace(tzinfo=UTC) if values else None
     base = root.resolve()
     files = tuple(
-        DataFile(str(base / p), c, d if isinstance(d, date) else date.fromisoformat(str(d)), int(n or 0))
-        for p, c, d, n in zip(paths, copies, days, rows, strict=True)
+        DataFile(
+            str(base / p), c, d if isinstance(d, date) else date.fromisoformat(str(d)), int(r or 0), int(s)
+        )
+        for p, c, d, r, s in zip(paths, copies, days, rows, sizes, strict=True)
     )
     return Snapshot(version=table.version(), files=files, newest_event=newest)
 
@@ -274,9 +344,11 @@ def open_lake(events_dir: Path) -> Lake:
 
 __all__ = [
     "COPIES",
+    "EVENTS_LAYOUT",
     "CommitConflict",
     "DataFile",
     "Lake",
+    "Layout",
     "Snapshot",
     "TableNotFoundError",
     "WrittenFile",

@@ -12,7 +12,7 @@ import shutil
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +23,7 @@ from driverlens.errors import IngestError
 from driverlens.events import duck
 from driverlens.events.duck import EngineOptions
 from driverlens.events.lake import Lake, Snapshot, open_lake
+from driverlens.installs import table as install_table
 from driverlens.settings import Settings
 
 LEGACY_FILENAME = "events.duckdb"  # the single-file store of DriverLens before the lake
@@ -69,12 +70,14 @@ def _remove_stale(folder: Path) -> None:
 
 
 class EventStore:
-    """Failure events of every partner, in the Delta table ``<data_dir>/events/lake``."""
+    """Failure events of every partner, in the Delta table ``<data_dir>/events/lake``, and the install base
+    beside them (``<data_dir>/installs/lake``, see ``driverlens.installs``): reports read both."""
 
     def __init__(self, data_dir: Path, *, engine: EngineOptions | None = None) -> None:
         self.data_dir = Path(data_dir)
         self.events_dir = self.data_dir / "events"
         self.lake: Lake = open_lake(self.events_dir)
+        self.installs: Lake = Lake(install_table.lake_root(self.data_dir), install_table.LAYOUT)
         self.engine = engine or EngineOptions(spill_dir=self.data_dir.resolve() / "tmp" / "duckdb")
 
     def __repr__(self) -> str:
@@ -87,12 +90,18 @@ class EventStore:
     # -- reading -----------------------------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
-        """The newest table version, with its files."""
-        return self.lake.snapshot()
+        """The newest event table version, with its files and the newest install base version.
+
+        The two versions are taken one after the other, without a lock: each is whole (a commit is
+        atomic), and a report reads exactly this pair from start to end.
+        """
+        events = self.lake.snapshot()
+        return replace(events, install_base=self.installs.snapshot())
 
     @contextmanager
     def reading(self, snapshot: Snapshot | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor on which ``failure_events`` / ``failure_events_by_oem`` read one table version."""
+        """A cursor on which ``failure_events`` / ``failure_events_by_oem`` / ``install_base`` read one
+        snapshot."""
         con = duck.cursor(self.engine)
         try:
             duck.bind_snapshot(con, snapshot or self.snapshot())
@@ -148,6 +157,15 @@ class EventStore:
         cutoff: date = ensure_utc(now).date() - timedelta(days=retention_days)
         deleted = self.lake.delete_before(cutoff)
         self.lake.vacuum()  # the deleted days' files go once no report can still be reading them
+        return deleted
+
+    def purge_install_base(self, now: datetime, retention_days: int = 90) -> int:
+        """Delete install base rows whose InstallDate is before the retention window; returns how many."""
+        if retention_days < 1:
+            raise ValueError("retention_days must be >= 1")
+        cutoff: date = ensure_utc(now).date() - timedelta(days=retention_days)
+        deleted = self.installs.delete_before(cutoff)
+        self.installs.vacuum()
         return deleted
 
     def compact(self) -> int:

@@ -203,6 +203,8 @@ class Run(Base):
     # Freshness: the event table version the run read, and the newest event time in that version.
     store_version: Mapped[int | None] = mapped_column(BigInteger)
     data_newest_event_at: Mapped[datetime | None]
+    # The install base version read with those events (one snapshot of both tables per run).
+    install_base_version: Mapped[int | None] = mapped_column(BigInteger)
     location: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     format: Mapped[str] = mapped_column(String(16), default="csv", server_default="csv")
     error: Mapped[str | None] = mapped_column(Text)

@@ -256,6 +256,7 @@ class RunExecutor:
             fmt.value,
             store_version=output.store_version,
             newest_event=output.newest_event,
+            install_base_version=output.install_base_version,
         )
         try:
             done = leases.complete(

@@ -34,10 +34,12 @@ class PurgeReport:
     blobs: int
     runs_unlinked: int
     cabs: int = 0
+    install_rows: int = 0
 
     def describe(self) -> str:
         return (
-            f"purged {self.events} failure events, {self.blobs} files, {self.cabs} crash dumps; "
+            f"purged {self.events} failure events, {self.install_rows} install base rows, "
+            f"{self.blobs} files, {self.cabs} crash dumps; "
             f"{self.runs_unlinked} runs no longer have a file"
         )
 
@@ -83,8 +85,10 @@ def purge(
 ) -> PurgeReport:
     """The ``driverlens purge`` logic, also run daily by workers."""
     purged_events = events.purge(now, event_retention_days) if events is not None else 0
+    # The install base is kept as long as the events it is the denominator of.
+    install_rows = events.purge_install_base(now, event_retention_days) if events is not None else 0
     files, runs = purge_files(db, blobs, now, file_retention_days)
     cabs = purge_cabs_without_events(db, blobs, events) if events is not None else 0
-    report = PurgeReport(purged_events, files, runs, cabs)
+    report = PurgeReport(purged_events, files, runs, cabs, install_rows)
     log.info("retention: %s", report.describe())
     return report

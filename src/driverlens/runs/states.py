@@ -52,6 +52,7 @@ class Outcome:
     format: str
     store_version: int | None = None
     newest_event: datetime | None = None
+    install_base_version: int | None = None
 
 
 def check_transition(source: RunState, target: RunState) -> None:
@@ -108,6 +109,7 @@ def transition_values(
             format=outcome.format,
             store_version=outcome.store_version,
             data_newest_event_at=outcome.newest_event,
+            install_base_version=outcome.install_base_version,
         )
     elif target is RunState.FAILED:
         values.update(finished_at=now, error=error or "the run failed")

@@ -71,6 +71,7 @@ class RunHistory:
             "sha256": run.sha256,
             "format": run.format,
             "storeVersion": run.store_version,
+            "installBaseVersion": run.install_base_version,
             "dataNewestEventDatetime": _iso(run.data_newest_event_at),
             "errorCode": error_code,
             "error": error,
