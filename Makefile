@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Azurite, the Azure Storage emulator the Azure Blob tests start (pinned in tools/azurite/package-lock.json).
 AZURITE := tools/azurite/node_modules/.installed
 
-.PHONY: install run test lint bench clean azurite
+.PHONY: install run test lint bench chaos clean azurite
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ test: lint azurite
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+
+# The multi-process chaos test of docs/deployment.md for 3 minutes (make test runs it for 60 s).
+chaos: $(STAMP) azurite
+	DRIVERLENS_CHAOS_SECONDS=$${DRIVERLENS_CHAOS_SECONDS:-180} $(BIN)/pytest -q -s tests/deploy
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache tools/azurite/node_modules

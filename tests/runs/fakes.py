@@ -29,11 +29,15 @@ def template_body(view: str = "IHVDriver", period: str = "Last7Days") -> dict[st
 
 @dataclass
 class FakeEngine:
-    """Sleeps ``duration_s`` then writes a tiny file naming the query; or raises the queued errors."""
+    """Sleeps ``duration_s`` then writes a tiny file naming the query; or raises the queued errors.
+
+    With ``hold_until``, the query also lasts until that file exists (a test decides when it ends).
+    """
 
     duration_s: float = 0.0
     errors: list[BaseException] = field(default_factory=list)
     calls: int = 0
+    hold_until: Path | None = None
 
     def run_to_file(self, query: Query, dest: Path, fmt: OutputFormat, timeout_s: float | None) -> RunOutput:
         self.calls += 1
@@ -42,6 +46,8 @@ class FakeEngine:
         started = time.perf_counter()
         if self.duration_s:
             time.sleep(self.duration_s)
+        while self.hold_until is not None and not self.hold_until.exists():
+            time.sleep(0.01)
         data = f"-- {dest.name}\n{query.sql('duckdb')}\n".encode()
         dest.parent.mkdir(parents=True, exist_ok=True)
         dest.write_bytes(data)

@@ -10,6 +10,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -19,8 +20,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psutil
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import OperationalError
 
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
@@ -242,17 +245,59 @@ def tried_commit(fleet: Fleet, pid: int) -> Callable[[], bool]:
     return check
 
 
+def holds_no_write_lock(db: Database) -> bool:
+    """True if no connection holds the store's write lock (SQLite) or a run's row lock (PostgreSQL)."""
+    if db.is_sqlite:
+        connection = sqlite3.connect(str(db.engine.url.database), timeout=0)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            connection.rollback()
+            return True
+        except sqlite3.OperationalError:  # "database is locked"
+            return False
+        finally:
+            connection.close()
+    try:
+        with db.session() as session:
+            session.execute(text("SET LOCAL lock_timeout = '200ms'"))
+            session.execute(select(Run.id).with_for_update()).all()
+        return True
+    except OperationalError:  # LockNotAvailable
+        return False
+
+
+def freeze(proc: subprocess.Popen[bytes], db: Database) -> None:
+    """SIGSTOP ``proc`` at a moment it is outside a write transaction.
+
+    A worker writes several times a second (lease renewals, planning, callback claims). Frozen inside
+    one, it would hold SQLite's write lock (or the run's row lock) for as long as it is stopped, and no
+    other worker could take the run over: the test would time out instead of showing a stalled worker.
+    """
+    for _ in range(200):
+        proc.send_signal(signal.SIGSTOP)
+        wait_for(lambda: psutil.Process(proc.pid).status() == psutil.STATUS_STOPPED, 10, "SIGSTOP")
+        if holds_no_write_lock(db):
+            return
+        proc.send_signal(signal.SIGCONT)
+        time.sleep(0.01)
+    raise AssertionError("the worker held a write lock at each of 200 tries to freeze it")
+
+
 def stall(db: Database, fleet: Fleet, broken: bool) -> Verdict:
     extra = ["--broken"] if broken else []
     go = fleet.data_dir / "second-worker-may-start"
-    stalled = fleet.spawn("--fake-seconds", "0.5", *extra)
+    # The stalled worker's query ends only once it was frozen: a busy machine that delays the test's
+    # SIGSTOP cannot let it finish first.
+    query_done = fleet.data_dir / "stalled-query-may-end"
+    stalled = fleet.spawn("--fake-seconds", "0.5", "--hold-until", str(query_done), *extra)
     fleet.spawn("--fake-seconds", "1.5", "--wait-for", str(go), *extra)
     wait_for(lambda: any(s is RunState.IN_PROGRESS for s, _, _ in run_states(db)), 30, "the first claim")
-    stalled.send_signal(signal.SIGSTOP)
+    freeze(stalled, db)
     (_, attempts, owner) = run_states(db)[0]
     assert attempts == 1 and owner == f"p{stalled.pid}/0"
     go.touch()
     wait_for(lambda: run_states(db)[0][1] == 2, 30, "a second worker to take the expired lease")
+    query_done.touch()
     stalled.send_signal(signal.SIGCONT)  # its query is done by now; it tries to commit at once
     wait_for(tried_commit(fleet, stalled.pid), 30, "the stalled worker to try its commit")
     wait_for(all_terminal(db, 1), 30, "the run to finish")

@@ -39,15 +39,15 @@ def main() -> None:
     parser.add_argument("--broken", action="store_true")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--wait-for", type=Path, help="start working only once this file exists")
+    parser.add_argument("--hold-until", type=Path, help="fake queries last until this file exists")
     args = parser.parse_args()
 
     if args.broken:
         leases.CHECK_LEASES = False
     settings = Settings(data_dir=args.data_dir)
     db = Database(args.db)
-    engine: Engine = (
-        DuckDBEngine(EventStore(args.data_dir)) if args.real_engine else FakeEngine(args.fake_seconds)
-    )
+    fake = FakeEngine(args.fake_seconds, hold_until=args.hold_until)
+    engine: Engine = DuckDBEngine(EventStore(args.data_dir)) if args.real_engine else fake
     fd = os.open(args.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     pid = os.getpid()
 
