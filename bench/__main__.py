@@ -5,7 +5,14 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS: list[str] = ["engine_bench", "runs_bench", "api_bench", "cabs_bench", "dashboard_bench"]
+BENCHMARKS: list[str] = [
+    "engine_bench",
+    "runs_bench",
+    "api_bench",
+    "api_scale_bench",
+    "cabs_bench",
+    "dashboard_bench",
+]
 
 
 def main() -> int:

@@ -96,9 +96,10 @@ def _wait(url: str, process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not answer 200 within 60 s (last: {last})")
 
 
-def _prepare(data_dir: Path) -> tuple[str, str, str]:
-    """Partner, client and 20k events; returns (tenant id, client id, secret)."""
-    url = f"sqlite:///{(data_dir / 'metadata.db').resolve()}"
+def _prepare(data_dir: Path, url: str | None = None) -> tuple[str, str, str]:
+    """Partner, client and 20k events (metadata at ``url``, else SQLite in the data dir); returns
+    (tenant id, client id, secret)."""
+    url = url or f"sqlite:///{(data_dir / 'metadata.db').resolve()}"
     migrate(url)
     db = Database(url)
     try:

@@ -1,12 +1,14 @@
-"""Runs benchmark: 1,000 due small report runs drained by one and by two ``driverlens worker`` processes.
+"""Runs benchmark: due small report runs drained by 1 and 2 workers on SQLite, 1, 2 and 4 on PostgreSQL.
 
-Setup (not timed): a SQLite metadata store and a tiny seeded event store in a temporary directory, one
-partner, 100 reports of 10 due runs each, planned up front. Each drain starts real worker processes
+Setup (not timed): a metadata store (SQLite file, or a fresh PostgreSQL schema: ``bench/pg.py``) and a
+tiny seeded event store in a temporary directory, one partner, 100 reports of 10 due runs each (``BENCH_RUNS``
+sets the total, default 1,000), planned up front. Each drain starts real ``driverlens worker`` processes
 (real DuckDB engine, local blob store) and stops them once every run has ended. Reported per drain:
-runs/s, per-run query+upload time, and duplicates (runs attempted more than once, plus any file that
-is not exactly one completed run's). Separately, in this process: the mean latency of ``claim`` and of
-the lease-checked ``complete`` over 1,000 runs (claim overhead per run).
-Prints one stable line; saves ``bench/results/runs.json``.
+runs/s and its ratio to the baseline measured in the same run (one worker on SQLite), per-run
+query+upload time, and duplicates (runs attempted more than once, plus any file that is not exactly one
+completed run's). Separately, in this process: the mean latency of ``claim`` and of the lease-checked
+``complete`` on SQLite (claim overhead per run). Prints a table and one stable line; saves
+``bench/results/runs.json``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bench.pg import postgres_schema
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
 from driverlens.metadata import Run, RunState
@@ -37,8 +40,10 @@ from driverlens.runs.planner import plan_due_runs
 from driverlens.runs.states import Outcome
 
 RESULTS = Path(__file__).resolve().parent / "results" / "runs.json"
-RUNS = 1000
-REPORTS = 100
+RUNS = int(os.environ.get("BENCH_RUNS", "1000"))
+REPORTS = max(1, RUNS // 10)
+#: (metadata store, worker processes) per drain; the first is the baseline of the ratios.
+DRAINS = [("sqlite", 1), ("sqlite", 2), ("postgres", 1), ("postgres", 2), ("postgres", 4)]
 EVENT_ROWS = 5000
 PARTNER = "Contoso Graphics"
 BODY = {
@@ -49,9 +54,9 @@ BODY = {
 }
 
 
-def make_store(root: Path, now: datetime) -> Database:
-    """A fresh metadata store with REPORTS reports whose RUNS runs are all due (and planned)."""
-    db = Database(f"sqlite:///{root / 'metadata.db'}")
+def make_store(url: str, now: datetime) -> Database:
+    """A fresh metadata store at ``url`` with REPORTS reports whose RUNS runs are all due (and planned)."""
+    db = Database(url)
     migrate_database(db)
     runs_each = RUNS // REPORTS
     with db.session() as session:
@@ -70,12 +75,19 @@ def make_store(root: Path, now: datetime) -> Database:
     return db
 
 
-def drain(workers: int, root: Path, now: datetime) -> dict[str, Any]:
-    """Time ``workers`` real worker processes draining RUNS due runs."""
-    data_dir = root / f"drain-{workers}"
+def drain(store: str, workers: int, root: Path, now: datetime) -> dict[str, Any] | None:
+    """Time ``workers`` real worker processes draining RUNS due runs on ``store`` (None: unavailable)."""
+    if store == "postgres":
+        with postgres_schema() as url:
+            return None if url is None else _drain(store, url, workers, root, now)
+    return _drain(store, f"sqlite:///{root / f'drain-{store}-{workers}' / 'metadata.db'}", workers, root, now)
+
+
+def _drain(store: str, url: str, workers: int, root: Path, now: datetime) -> dict[str, Any]:
+    data_dir = root / f"drain-{store}-{workers}"
     data_dir.mkdir()
     seed_events(EventStore(data_dir), rows=EVENT_ROWS, days=30, seed=1, now=now)
-    db = make_store(data_dir, now)
+    db = make_store(url, now)
     env = {
         **os.environ,
         "DRIVERLENS_DATA_DIR": str(data_dir),
@@ -119,6 +131,7 @@ def drain(workers: int, root: Path, now: datetime) -> dict[str, Any]:
         if r.finished_at is not None and r.started_at is not None
     ]
     return {
+        "store": store,
         "workers": workers,
         "runs": len(runs),
         "completed": len(completed),
@@ -134,7 +147,7 @@ def claim_overhead(root: Path, now: datetime) -> dict[str, float]:
     """Mean latency of claim and of the lease-checked complete, in this process, over RUNS runs."""
     data_dir = root / "claims"
     data_dir.mkdir()
-    db = make_store(data_dir, now)
+    db = make_store(f"sqlite:///{data_dir / 'metadata.db'}", now)
     claim_s: list[float] = []
     commit_s: list[float] = []
     outcome = Outcome(row_count=1, bytes=1, sha256="0" * 64, location="", format="csv")
@@ -158,10 +171,15 @@ def claim_overhead(root: Path, now: datetime) -> dict[str, float]:
 
 def main() -> None:
     now = datetime.now(UTC).replace(microsecond=0)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="driverlens-runs-bench-") as tmp:
         root = Path(tmp)
         overhead = claim_overhead(root, now)
-        drains = [drain(1, root, now), drain(2, root, now)]
+        drains = [d for d in (drain(store, n, root, now) for store, n in DRAINS) if d is not None]
+    baseline = drains[0]["runs_per_s"] or 1.0
+    for figures in drains:
+        figures["ratio"] = round((figures["runs_per_s"] or 0.0) / baseline, 2)
+    load = [round(x, 1) for x in (*load_before, *os.getloadavg())]
     result = {
         "benchmark": "runs",
         "when": now.isoformat(),
@@ -169,8 +187,8 @@ def main() -> None:
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
+            "loadavg_before_after": load,
         },
-        "metadata_store": "sqlite",
         "runs": RUNS,
         "event_rows": EVENT_ROWS,
         **overhead,
@@ -178,13 +196,20 @@ def main() -> None:
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    one, two = drains
+    print(f"{'store':<9} {'workers':>7} {'runs/s':>8} {'ratio':>6} {'run ms':>7} {'dup':>4} {'failed':>6}")
+    for d in drains:
+        print(
+            f"{d['store']:<9} {d['workers']:>7} {d['runs_per_s']:>8} {d['ratio']:>6.2f} "
+            f"{d['run_ms_median']:>7} {d['duplicates']:>4} {d['failed']:>6}"
+        )
+    summary = ", ".join(
+        f"{d['store']} x{d['workers']} {d['runs_per_s']} runs/s ({d['ratio']:.2f})" for d in drains
+    )
     print(
-        f"runs: {RUNS} runs sqlite; 1 worker {one['runs_per_s']} runs/s, "
-        f"2 workers {two['runs_per_s']} runs/s; "
-        f"claim {overhead['claim_ms']} ms + commit {overhead['commit_ms']} ms per run; "
-        f"run median {one['run_ms_median']} ms; duplicates {one['duplicates'] + two['duplicates']}; "
-        f"failed {one['failed'] + two['failed']}"
+        f"runs: {RUNS} runs; {summary}; "
+        f"claim {overhead['claim_ms']} ms + commit {overhead['commit_ms']} ms per run (sqlite); "
+        f"duplicates {sum(d['duplicates'] for d in drains)}; failed {sum(d['failed'] for d in drains)}; "
+        f"load {load[0]}->{load[3]}"
     )
 
 
