@@ -41,7 +41,7 @@ def claim_without_compare(
         ).first()
     if row is None:
         return None
-    time.sleep(0.05)  # the gap between read and write that the real claim closes
+    time.sleep(0.3)  # the gap between read and write that the real claim closes (widened)
     with db.write_session() as session:
         record_transition(
             session, row[0], [RunState.PENDING, RunState.IN_PROGRESS], RunState.IN_PROGRESS, now,

@@ -88,6 +88,8 @@ class Deployment:
         # production the load balancer's; here the first API's address stands in for it.
         self.env.setdefault("DRIVERLENS_PUBLIC_BASE_URL", self.members[0].base_url)
         self._lock = threading.Lock()
+        #: Restarts that never became healthy (each a finding).
+        self.failures: list[str] = []
 
     @property
     def apis(self) -> list[Member]:
@@ -131,7 +133,8 @@ class Deployment:
         raise RuntimeError(f"{member.name} did not become healthy in {timeout} s:\n{self.tail(member)}")
 
     def kill_and_restart(self, member: Member) -> None:
-        """SIGKILL ``member`` and start it again at once (an API is waited for until healthy)."""
+        """SIGKILL ``member`` and start it again at once; an API's outage ends (in a background thread)
+        once it answers /healthz, so the next kill does not wait for a slow start."""
         process = member.process
         assert process is not None
         with self._lock:
@@ -139,10 +142,22 @@ class Deployment:
         process.send_signal(signal.SIGKILL)
         process.wait()
         self._spawn(member)
-        if member.is_api:
-            self.wait_healthy(member, 120)
-        else:
+        if not member.is_api:
             member.outages[-1][1] = time.monotonic()
+            return
+
+        def watch() -> None:
+            try:
+                self.wait_healthy(member, 120)
+            except RuntimeError as exc:
+                self.failures.append(str(exc))
+
+        threading.Thread(target=watch, name=f"restart-{member.name}", daemon=True).start()
+
+    def up(self) -> list[Member]:
+        """Members not killed or restarting at the moment."""
+        with self._lock:
+            return [m for m in self.members if not (m.outages and m.outages[-1][1] is None)]
 
     def was_down(self, port: int, start: float, end: float, slack: float = 1.0) -> bool:
         """True if the API on ``port`` was killed or restarting at some moment of [start, end]."""

@@ -53,6 +53,7 @@ class Tally:
     scheduled: list[int] = field(default_factory=list)
     polls: Counter[str] = field(default_factory=Counter)
     downloads: int = 0
+    download_hosts: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -254,6 +255,7 @@ class LoadGenerator:
                 self.tally.unexpected.append(f"download {url}: {response.status_code}, sha256 {digest}")
             else:
                 self.tally.downloads += 1
+                self.tally.download_hosts[parts.netloc] += 1
                 self._downloaded.add(run)
 
     # -- lifecycle -----------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""Chaos on the multi-process deployment: two APIs and three workers on PostgreSQL, SIGKILLed at random.
+"""Chaos on the multi-process deployment: two APIs and three workers on PostgreSQL with report files in
+Azure Blob Storage (Azurite), SIGKILLed at random.
 
 For ``DRIVERLENS_CHAOS_SECONDS`` (60 in ``make test``; ``make chaos`` runs the 3 minutes of issue 16) a
 random API or worker process is killed with SIGKILL every 10-20 s (``DRIVERLENS_CHAOS_KILL_EVERY``) and
@@ -20,20 +21,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 
 from driverlens.auth import service
-from driverlens.blobs.store import BlobStore, LocalBlobStore
+from driverlens.blobs.backend import blob_store_from_settings
+from driverlens.blobs.store import BlobStore
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
 from driverlens.events.demo import DEMO_PARTNERS
 from driverlens.metadata import Partner, Report
 from driverlens.metadata.database import Database
 from driverlens.metadata.migrate import migrate_database
+from driverlens.settings import Settings
 from tests.deploy.cluster import Deployment
 from tests.deploy.load import Credentials, LoadGenerator
 from tests.deploy.receiver import callback_receiver
 from tests.deploy.verdict import Verdict, judge, settled
+from tests.fixtures_azurite import Azurite
 
 CHAOS_SECONDS = float(os.environ.get("DRIVERLENS_CHAOS_SECONDS", "60"))
 KILL_EVERY = tuple(float(s) for s in os.environ.get("DRIVERLENS_CHAOS_KILL_EVERY", "10-20").split("-"))
@@ -55,7 +60,9 @@ class Stage:
 
 
 @pytest.fixture
-def stage(tmp_path: Path, fresh_postgres_url: Callable[[], str]) -> Iterator[Stage]:
+def stage(
+    tmp_path: Path, fresh_postgres_url: Callable[[], str], azurite: Azurite, azure_container: str
+) -> Iterator[Stage]:
     url = fresh_postgres_url()
     db = Database(url)
     migrate_database(db)
@@ -78,7 +85,16 @@ def stage(tmp_path: Path, fresh_postgres_url: Callable[[], str]) -> Iterator[Sta
         "DRIVERLENS_ENGINE_THREADS": "1",
         "DRIVERLENS_ENGINE_MEMORY_LIMIT": "256MB",
     }
-    yield Stage(tmp_path, db, env, LocalBlobStore(data_dir / "blobs"), partners)
+    env.update(azurite.settings_env(azure_container))
+    blobs = blob_store_from_settings(
+        Settings(
+            data_dir=data_dir,
+            blob_store="azure",
+            azure_blob_container_url=azurite.container_url(azure_container),
+            azure_storage_connection_string=SecretStr(azurite.connection_string),
+        )
+    )
+    yield Stage(tmp_path, db, env, blobs, partners)
     db.dispose()
 
 
@@ -115,7 +131,7 @@ def chaos(stage: Stage, seconds: float, worker_command: list[str] | None = None)
                 if time.monotonic() + pause > end:
                     break
                 time.sleep(pause)
-                victim = rng.choice(deployment.members)
+                victim = rng.choice(deployment.up())
                 deployment.kill_and_restart(victim)
                 killed.append(victim.name)
             time.sleep(max(0.0, end - time.monotonic()))
@@ -123,7 +139,7 @@ def chaos(stage: Stage, seconds: float, worker_command: list[str] | None = None)
             while not settled(stage.db, received) and time.monotonic() < deadline:
                 time.sleep(0.5)
             load.stop()
-            crashed = deployment.exited()
+            crashed = deployment.exited() + deployment.failures
         finally:
             deployment.stop()
         verdict = judge(
@@ -136,7 +152,7 @@ def chaos(stage: Stage, seconds: float, worker_command: list[str] | None = None)
     apis = sum(1 for name in killed if name.startswith("api"))
     extra = (
         f" kills_api={apis} kills_worker={len(killed) - apis} seconds={seconds:g}"
-        f" polls={dict(load.tally.polls)} exited={crashed}"
+        f" polls={dict(load.tally.polls)} download_hosts={dict(load.tally.download_hosts)} exited={crashed}"
     )
     return verdict, extra
 
@@ -154,6 +170,9 @@ def test_chaos_every_due_run_completes_once(stage: Stage) -> None:
     assert verdict.unexpected_answers == 0
     assert "exited=[]" in extra
     assert verdict.downloads > 0
+    assert not list((stage.root / "var" / "blobs").rglob("*.csv")), (
+        "files belong in Azurite, not the data dir"
+    )
     assert verdict.clean
 
 
