@@ -220,6 +220,7 @@ def test_documented_benchmarks_exist_with_their_options() -> None:
         "bench.engine_bench",
         "bench.runs_bench",
         "bench.api_bench",
+        "bench.api_scale_bench",
         "bench.cabs_bench",
     }
     for module, rest in commands:
