@@ -205,6 +205,10 @@ class Run(Base):
     data_newest_event_at: Mapped[datetime | None]
     # The install base version read with those events (one snapshot of both tables per run).
     install_base_version: Mapped[int | None] = mapped_column(BigInteger)
+    # Delta reports: what changed since the previous completed run (``runs.delta``), and the blob key of
+    # this run's full result, which the next run compares with ("" once purged, None for other reports).
+    delta_summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    delta_base: Mapped[str | None] = mapped_column(String(1024))
     location: Mapped[str] = mapped_column(String(1024), default="", server_default="")
     format: Mapped[str] = mapped_column(String(16), default="csv", server_default="csv")
     error: Mapped[str | None] = mapped_column(Text)

@@ -53,6 +53,8 @@ class Outcome:
     store_version: int | None = None
     newest_event: datetime | None = None
     install_base_version: int | None = None
+    delta_summary: dict[str, Any] | None = None
+    delta_base: str | None = None
 
 
 def check_transition(source: RunState, target: RunState) -> None:
@@ -110,6 +112,8 @@ def transition_values(
             store_version=outcome.store_version,
             data_newest_event_at=outcome.newest_event,
             install_base_version=outcome.install_base_version,
+            delta_summary=outcome.delta_summary,
+            delta_base=outcome.delta_base,
         )
     elif target is RunState.FAILED:
         values.update(finished_at=now, error=error or "the run failed")

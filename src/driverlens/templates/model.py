@@ -6,9 +6,12 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from driverlens.catalog import Aggregate, Column, ColumnType, Operator, ReportPeriod, View
+
+if TYPE_CHECKING:
+    from driverlens.templates.delta import DeltaSpec
 
 # A filter value after coercion to its column's type.
 Scalar = str | int | float | date | datetime | uuid.UUID
@@ -79,6 +82,8 @@ class Template:
     having: Condition | None = None
     orderby: tuple[OrderBy, ...] = ()
     limit: int = 0
+    # Delta reports (``templates.delta``): compare each run with the report's previous completed run.
+    delta: DeltaSpec | None = None
 
     @property
     def output_columns(self) -> list[str]:
@@ -103,6 +108,8 @@ class Template:
             body["orderby"] = [{"attribute": o.attribute.name, "sort": o.sort.value} for o in self.orderby]
         if self.limit:
             body["limit"] = self.limit
+        if self.delta is not None:
+            body["delta"] = self.delta.to_canonical()
         return body
 
 

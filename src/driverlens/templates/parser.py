@@ -25,6 +25,7 @@ from driverlens.templates.attributes import (
     parse_aggregate,
     where_resolver,
 )
+from driverlens.templates.delta import parse_delta
 from driverlens.templates.model import (
     AggregateExpr,
     Attribute,
@@ -46,7 +47,7 @@ MAX_ITEMS = 100  # per and/or list
 MAX_IN_VALUES = 1000
 MAX_PREDICATES = 500
 
-TOP_KEYS = ("view", "projection", "dateRange", "condition", "aggregation", "orderby", "limit")
+TOP_KEYS = ("view", "projection", "dateRange", "condition", "aggregation", "orderby", "limit", "delta")
 DATE_RANGE_KEYS = ("reportPeriod",)
 AGGREGATION_KEYS = ("aggregatedColumns", "condition")
 CONDITION_KEYS = ("and", "or")
@@ -102,9 +103,13 @@ class _Parser:
             self.add(Problem("projection", "name at least one column (or give aggregatedColumns)"))
         orderby = self.orderby(top.get("orderby"), output_resolver(view, projection, aggregates))
         limit = self.limit(top.get("limit"))
+        delta = None
+        if top.get("delta") is not None:
+            delta, problems = parse_delta(top["delta"], view, projection, aggregates)
+            self.extend(problems)
         if view is None or period is None or self.problems:
             return None
-        return Template(view, projection, period, condition, aggregates, having, orderby, limit)
+        return Template(view, projection, period, condition, aggregates, having, orderby, limit, delta)
 
     def view_of(self, raw: Any) -> View | None:
         view, problems = lenient.enum_value(raw, View, "view")
