@@ -109,6 +109,7 @@ class Dispatcher:
             status=str(run.state.value),
             row_count=run.row_count,
             public_base_url=self.public_base_url,
+            delta=run.delta_summary,
         )
         delivery = CallbackDelivery(
             run_id=run.id,

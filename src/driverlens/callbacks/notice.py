@@ -23,15 +23,21 @@ def build_notice(
     status: str,
     row_count: int | None,
     public_base_url: str,
+    delta: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The notice; ``delta`` (delta reports only) carries the counts of new, regressed and resolved
+    buckets, so a receiver can alert without downloading the file."""
     due = ensure_utc(report_datetime)
-    return {
+    notice: dict[str, Any] = {
         "reportId": report_id,
         "ReportDatetime": due.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "ReportStatus": status,
         "rowCount": row_count,
         "reportDataUrl": report_data_url(public_base_url, report_id, due.date()),
     }
+    if delta is not None:
+        notice["delta"] = delta
+    return notice
 
 
 def encode_notice(payload: dict[str, Any]) -> bytes:

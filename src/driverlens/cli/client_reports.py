@@ -42,7 +42,7 @@ from driverlens.client import (
 )
 from driverlens.client.download import Progress as ProgressCallback
 from driverlens.client.download import file_name_from_url
-from driverlens.client.models import Schedule
+from driverlens.client.models import DeltaSummary, Schedule
 
 reports_app = typer.Typer(help="Scheduled reports, their runs and files.", no_args_is_help=True)
 cabs_app = typer.Typer(help="Crash dumps (CABs).", no_args_is_help=True)
@@ -173,14 +173,23 @@ def reports_runs(report_id: int = IdArg, as_json: bool = JsonOpt) -> None:
             ("manual" if run["manual"] else str(run["runIndex"])),
             run["ReportStatus"],
             "" if run["rowCount"] is None else str(run["rowCount"]),
+            delta_text(DeltaSummary.from_json(run.get("delta"))),
             (run["callback"] or {}).get("state", ""),
             run["error"] or "",
         ]
         for run in history
     ]
-    print_table(
-        f"run history of report {report_id}", ["due", "run", "status", "rows", "callback", "error"], rows
-    )
+    columns = ["due", "run", "status", "rows", "delta", "callback", "error"]
+    print_table(f"run history of report {report_id}", columns, rows)
+
+
+def delta_text(delta: DeltaSummary | None) -> str:
+    """A delta report run's summary in a table cell: ``+2 new, 1 regressed, 3 resolved`` or baseline."""
+    if delta is None:
+        return ""
+    if delta.baseline:
+        return "baseline" + (f" ({delta.buckets} buckets)" if delta.buckets is not None else "")
+    return f"{delta.new} new, {delta.regressed} regressed, {delta.resolved} resolved"
 
 
 @reports_app.command("data")
@@ -196,8 +205,8 @@ def reports_data(
     if as_json:
         print_json([_run_json(r) for r in runs])
         return
-    rows = [[stamp(r.due), r.status] for r in runs]
-    print_table(f"runs of report {report_id}", ["due", "status"], rows)
+    rows = [[stamp(r.due), r.status, delta_text(r.delta)] for r in runs]
+    print_table(f"runs of report {report_id}", ["due", "status", "delta"], rows)
     for r in runs:
         if r.location:
             say(f"{stamp(r.due)}: {r.location}")

@@ -29,6 +29,7 @@ from driverlens.client.frames import MissingDependencyError
 from driverlens.client.models import (
     CabItem,
     CabPage,
+    DeltaSummary,
     DownloadResult,
     Preview,
     ReportInfo,
@@ -48,6 +49,7 @@ __all__ = [
     "CabPage",
     "ChecksumMismatchError",
     "ConflictError",
+    "DeltaSummary",
     "DownloadResult",
     "DriverLensClient",
     "DriverLensClientError",

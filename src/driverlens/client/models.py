@@ -125,6 +125,44 @@ class ReportInfo:
 
 
 @dataclass(frozen=True)
+class DeltaSummary:
+    """What a delta report's run found against the report's previous completed run.
+
+    ``baseline`` is True for a run with nothing to compare with (its file lists every bucket as
+    ``Baseline``; ``reason`` says why); otherwise ``compared_with`` is the previous run's due time.
+    """
+
+    baseline: bool
+    new: int
+    regressed: int
+    resolved: int
+    buckets: int | None = None
+    compared_with: datetime | None = None
+    reason: str | None = None
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def changed(self) -> int:
+        return self.new + self.regressed + self.resolved
+
+    @classmethod
+    def from_json(cls, data: Any) -> DeltaSummary | None:
+        """None for a run of a report without a delta block (``data`` null or absent)."""
+        if not isinstance(data, dict):
+            return None
+        return cls(
+            baseline=bool(data.get("baseline")),
+            new=_int(data.get("new")) or 0,
+            regressed=_int(data.get("regressed")) or 0,
+            resolved=_int(data.get("resolved")) or 0,
+            buckets=_int(data.get("buckets")),
+            compared_with=parse_time(data.get("comparedWithReportDatetime")),
+            reason=str(data["reason"]) if data.get("reason") else None,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
 class ReportRun:
     """One item of report data: a run, its state and (when Completed) a fresh download link."""
 
@@ -133,6 +171,7 @@ class ReportRun:
     status: str
     location: str
     sha256: str | None = None
+    delta: DeltaSummary | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -161,6 +200,7 @@ class ReportRun:
             status=str(data.get("ReportStatus") or ""),
             location=str(data.get("ReportLocation") or ""),
             sha256=checksum.lower() if checksum else None,
+            delta=DeltaSummary.from_json(data.get("Delta")),
             raw=data,
         )
 

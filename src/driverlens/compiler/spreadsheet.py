@@ -26,6 +26,16 @@ def text_columns(template: Template) -> set[str]:
     return names
 
 
+def formula_safe(column: exp.Expr) -> exp.Expr:
+    """``column``, with ``'`` in front when its text starts like a formula."""
+    starts = exp.In(
+        this=exp.Substring(this=column, start=exp.Literal.number(1), length=exp.Literal.number(1)),
+        expressions=[exp.Literal.string(s) for s in FORMULA_STARTS],
+    )
+    quoted = exp.DPipe(this=exp.Literal.string("'"), expression=column.copy(), safe=True)
+    return exp.Case(ifs=[exp.If(this=starts, true=quoted)], default=column.copy())
+
+
 def neutralise_formulas(query: CompiledQuery, template: Template) -> CompiledQuery:
     """The same rows, with every text cell that starts like a formula prefixed by ``'``."""
     texts = text_columns(template)
@@ -36,12 +46,7 @@ def neutralise_formulas(query: CompiledQuery, template: Template) -> CompiledQue
         column = exp.Column(this=exp.Identifier(this=name, quoted=True))
         value: exp.Expr = column
         if name in texts:
-            starts = exp.In(
-                this=exp.Substring(this=column, start=exp.Literal.number(1), length=exp.Literal.number(1)),
-                expressions=[exp.Literal.string(s) for s in FORMULA_STARTS],
-            )
-            quoted = exp.DPipe(this=exp.Literal.string("'"), expression=column.copy(), safe=True)
-            value = exp.Case(ifs=[exp.If(this=starts, true=quoted)], default=column.copy())
+            value = formula_safe(column)
         outputs.append(exp.Alias(this=value, alias=exp.Identifier(this=name, quoted=True)))
     inner = exp.Subquery(this=query.tree, alias=exp.TableAlias(this=exp.Identifier(this=_SUBQUERY)))
     clauses: dict[str, exp.Expr] = {"from_": exp.From(this=inner)}

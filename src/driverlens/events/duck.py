@@ -102,6 +102,14 @@ def cursor(options: EngineOptions) -> duckdb.DuckDBPyConnection:
     return con
 
 
+def configured_cursor() -> duckdb.DuckDBPyConnection:
+    """A cursor with the options this process's engine applied (defaults before any): for side work
+    such as comparing two result files, which must not flip the instance's memory limit back and forth."""
+    with _lock:
+        options = _applied
+    return cursor(options or EngineOptions())
+
+
 def bind_snapshot(con: duckdb.DuckDBPyConnection, snapshot: Snapshot) -> None:
     """Make ``failure_events``, ``failure_events_by_oem`` and ``install_base`` read ``snapshot`` here.
 

@@ -11,6 +11,7 @@ SQLite file; PostgreSQL keeps the ORM path.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -25,7 +26,7 @@ from driverlens.metadata.database import SQLITE_BUSY_TIMEOUT_MS, Database
 _CLIENT_LIVE = "SELECT 1 FROM clients WHERE client_id = ? AND revoked_at IS NULL"
 _RUNS_DUE_BETWEEN = (
     "SELECT runs.due_at, runs.state, runs.location, runs.manual, runs.format, runs.sha256, "
-    "runs.store_version, runs.data_newest_event_at "
+    "runs.store_version, runs.data_newest_event_at, runs.delta_summary "
     "FROM runs JOIN reports ON reports.id = runs.report_id "
     "WHERE reports.id = ? AND reports.partner_id = ? AND reports.deleted_at IS NULL "
     "AND runs.due_at >= ? AND runs.due_at < ? AND runs.state != ? "
@@ -41,7 +42,9 @@ _INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, cr
 # committed a passive checkpoint is queued on the checkpoint executor instead, so the WAL stays small.
 CHECKPOINT_EVERY_COMMITS = 500
 
-RunRow = tuple[datetime, RunState, str, bool, str, str | None, int | None, datetime | None]
+RunRow = tuple[
+    datetime, RunState, str, bool, str, str | None, int | None, datetime | None, dict[str, Any] | None
+]
 # A template to create: (partner id, canonical body, creation time).
 NewTemplate = tuple[int, dict[str, Any], datetime]
 
@@ -142,8 +145,9 @@ class SqliteHotPath:
                 sha256,
                 version,
                 read_time(newest) if newest is not None else None,
+                json.loads(delta) if delta is not None else None,
             )
-            for due, state, location, manual, fmt, sha256, version, newest in rows
+            for due, state, location, manual, fmt, sha256, version, newest, delta in rows
         ]
 
     def insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int:

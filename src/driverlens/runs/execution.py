@@ -28,6 +28,8 @@ from driverlens.metadata import Partner, Report, Run, Template, TemplateVersion
 from driverlens.metadata.database import Database
 from driverlens.retry import RetryPolicy
 from driverlens.runs import leases
+from driverlens.runs.delta import DeltaKeyNotUnique, DeltaRun, base_key_of
+from driverlens.runs.delta import plan as plan_delta_of
 from driverlens.runs.failures import (
     RUN_POLICY,
     RunErrorCode,
@@ -125,6 +127,24 @@ def compile_run(
     return query, window
 
 
+def plan_delta(
+    db: Database, context: RunContext, run: Run, window: DataWindow, key: str, *, spreadsheet_safe: bool
+) -> DeltaRun | None:
+    """The delta part of the run (its base next to the report file), None for other reports."""
+    template = parse_template(context.body)
+    scope = Scope(context.partner.kind, context.partner.name)
+    return plan_delta_of(
+        db,
+        template,
+        scope,
+        window,
+        context.report.id,
+        run,
+        base_key_of(key),
+        spreadsheet_safe=spreadsheet_safe,
+    )
+
+
 class LeaseKeeper:
     """Renews a run's lease in a background thread while the query runs."""
 
@@ -217,13 +237,21 @@ class RunExecutor:
                 message = storage_message(used, self.max_stored_bytes)
                 self._fail(run, worker_id, attempt, context, RunErrorCode.STORAGE_QUOTA_EXCEEDED, message)
                 return
+        key = blob_key(context.partner.id, context.report.id, run.id, attempt, fmt)
+        try:
+            delta = plan_delta(self.db, context, run, window, key, spreadsheet_safe=safe)
+        except TRANSIENT_ERRORS as exc:
+            self._transient(run, worker_id, attempt, context, exc)
+            return
         if (run.window_start, run.window_end) != (window.start, window.end):
             leases.record_window(self.db, run.id, worker_id, window.start, window.end)
-        key = blob_key(context.partner.id, context.report.id, run.id, attempt, fmt)
         tmp = self.tmp_dir / f"run-{run.id}-{attempt}.{fmt.extension}"
         try:
             with LeaseKeeper(self.db, run, worker_id, self.clock, self.lease_s) as keeper:
-                output = self.engine.run_to_file(query, tmp, fmt, self.timeout_s)
+                if delta is None:
+                    output = self.engine.run_to_file(query, tmp, fmt, self.timeout_s)
+                else:
+                    output = delta.run_to_file(self.engine, self.blobs, tmp, fmt, self.timeout_s)
                 if keeper.lost.is_set():
                     raise LeaseLost(f"run {run.id}: lease lost while the query ran")
                 # run_to_file fsynced the file; moving it keeps that data, so one fsync precedes the
@@ -231,7 +259,14 @@ class RunExecutor:
                 self.blobs.put_file(key, tmp, move=True, synced=True)
         except LeaseLost:
             tmp.unlink(missing_ok=True)
+            if delta is not None:
+                delta.discard(self.blobs)
             self._notify("lease_lost", run, attempt)
+            return
+        except DeltaKeyNotUnique as exc:
+            tmp.unlink(missing_ok=True)
+            message = template_problem(exc, context.report.template_id)
+            self._fail(run, worker_id, attempt, context, RunErrorCode.TEMPLATE_INVALID, message, exc)
             return
         except QueryTimeout as exc:
             tmp.unlink(missing_ok=True)
@@ -257,6 +292,8 @@ class RunExecutor:
             store_version=output.store_version,
             newest_event=output.newest_event,
             install_base_version=output.install_base_version,
+            delta_summary=delta.summary if delta is not None else None,
+            delta_base=delta.base_key if delta is not None else None,
         )
         try:
             done = leases.complete(
@@ -271,6 +308,8 @@ class RunExecutor:
         except LeaseLost:
             # A newer attempt owns the run: our file must not be visible anywhere.
             self.blobs.delete(key)
+            if delta is not None:
+                delta.discard(self.blobs)
             self._notify("lease_lost", run, attempt)
             return
         log.info(

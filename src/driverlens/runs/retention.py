@@ -19,6 +19,7 @@ from driverlens.clock import ensure_utc
 from driverlens.events.store import EventStore
 from driverlens.metadata import Run
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import run_deltas
 from driverlens.runs.states import rowcount
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,7 @@ def purge_files(db: Database, blobs: BlobStore, now: datetime, retention_days: i
                     .execution_options(synchronize_session=False)
                 )
             )
+            run_deltas.forget_bases(session, chunk)
         # Runs finished before the cutoff whose file vanished some other way lose their link too.
         unlinked += rowcount(
             session.execute(

@@ -69,7 +69,9 @@ def parse_delta(
     return DeltaSpec(key, measure, ratio), []
 
 
-def _key(raw: Any, view: View | None, projection: tuple[Column, ...], problems: list[Problem]) -> tuple[Column, ...]:
+def _key(
+    raw: Any, view: View | None, projection: tuple[Column, ...], problems: list[Problem]
+) -> tuple[Column, ...]:
     path = "delta.key"
     names = ", ".join(c.name for c in projection) or "(none)"
     if raw is None:
@@ -77,7 +79,9 @@ def _key(raw: Any, view: View | None, projection: tuple[Column, ...], problems: 
         return ()
     if not isinstance(raw, list) or not raw:
         problems.append(
-            Problem(path, f"expected a non-empty JSON list of projected columns, got {kind_of(raw)}", echo(raw))
+            Problem(
+                path, f"expected a non-empty JSON list of projected columns, got {kind_of(raw)}", echo(raw)
+            )
         )
         return ()
     key: list[Column] = []
@@ -89,7 +93,11 @@ def _key(raw: Any, view: View | None, projection: tuple[Column, ...], problems: 
             continue
         if column not in projection:
             problems.append(
-                Problem(item_path, f"'{column.name}' is not projected; a key column must be one of: {names}", echo(item))
+                Problem(
+                    item_path,
+                    f"'{column.name}' is not projected; a key column must be one of: {names}",
+                    echo(item),
+                )
             )
         elif column in key:
             problems.append(Problem(item_path, f"'{column.name}' is listed twice", echo(item)))
@@ -103,12 +111,18 @@ def _measure(
 ) -> AggregateExpr | None:
     path = "delta.measure"
     numeric = [a.name for a in aggregates if _is_numeric(a)]
-    allowed = ", ".join(numeric) or "(none: add e.g. SUM(EventCount) or DCOUNT(DeviceId) to aggregatedColumns)"
+    allowed = (
+        ", ".join(numeric) or "(none: add e.g. SUM(EventCount) or DCOUNT(DeviceId) to aggregatedColumns)"
+    )
     if raw is None:
-        problems.append(Problem(path, f"'measure' is required: a numeric aggregate of the template ({allowed})"))
+        problems.append(
+            Problem(path, f"'measure' is required: a numeric aggregate of the template ({allowed})")
+        )
         return None
     if not looks_like_aggregate(raw):
-        message = f"{echo_text(raw)} is not an aggregate; the measure is one of the listed aggregates: {allowed}"
+        message = (
+            f"{echo_text(raw)} is not an aggregate; the measure is one of the listed aggregates: {allowed}"
+        )
         problems.append(Problem(path, message, echo(raw)))
         return None
     expr, found = parse_aggregate(view, raw, path)

@@ -34,6 +34,7 @@ _RUNS_DUE_BETWEEN = (
         Run.sha256,
         Run.store_version,
         Run.data_newest_event_at,
+        Run.delta_summary,
     )
     .join(Report, Report.id == Run.report_id)
     .where(
@@ -57,6 +58,7 @@ class ReportDataItem:
     sha256: str | None = None
     store_version: int | None = None
     newest_event: datetime | None = None
+    delta: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         # ReportSha256 is beyond the hosted API (clients ignore unknown keys): what a download must hash
@@ -70,6 +72,8 @@ class ReportDataItem:
             # failure in it, so a quiet day can be told from a stalled pipeline.
             "DataStoreVersion": self.store_version,
             "DataNewestEventDatetime": iso_utc(self.newest_event) if self.newest_event else None,
+            # Delta reports only: what changed since the previous completed run (docs/templates.md).
+            **({"Delta": self.delta} if self.delta is not None else {}),
         }
 
 
@@ -132,11 +136,13 @@ def report_data(
     if rows is None:
         raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
     items = []
-    for due, state, blob_key, manual, fmt, sha256, version, newest in rows:
+    for due, state, blob_key, manual, fmt, sha256, version, newest, delta in rows:
         location = ""
         if state is RunState.COMPLETED and blob_key:
             location = link_for(blob_key, run_filename(report_id, due, manual, fmt), sha256 or None)
         items.append(
-            ReportDataItem(due, state, location, (sha256 or None) if location else None, version, newest)
+            ReportDataItem(
+                due, state, location, (sha256 or None) if location else None, version, newest, delta
+            )
         )
     return items

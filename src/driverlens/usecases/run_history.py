@@ -73,6 +73,8 @@ class RunHistory:
             "storeVersion": run.store_version,
             "installBaseVersion": run.install_base_version,
             "dataNewestEventDatetime": _iso(run.data_newest_event_at),
+            # Delta reports only (null otherwise): the counts of new, regressed and resolved buckets.
+            "delta": run.delta_summary,
             "errorCode": error_code,
             "error": error,
             "startedDatetime": _iso(run.started_at),
