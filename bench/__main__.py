@@ -11,6 +11,7 @@ BENCHMARKS: list[str] = [
     "api_bench",
     "api_scale_bench",
     "cabs_bench",
+    "delta_bench",
     "dashboard_bench",
 ]
 
