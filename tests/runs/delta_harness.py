@@ -23,7 +23,7 @@ from driverlens.catalog import STORED_COLUMNS
 from driverlens.clock import FrozenClock
 from driverlens.engines import DuckDBEngine, Engine
 from driverlens.events import EventStore
-from driverlens.metadata import Run
+from driverlens.metadata import Partner, Run
 from driverlens.metadata.database import Database
 from driverlens.runs.execution import CallbackSink
 from driverlens.runs.worker import Worker, WorkerOptions
@@ -83,12 +83,13 @@ class DeltaHarness:
         callbacks: CallbackSink | None = None,
         engine: Callable[[EventStore], Engine] = DuckDBEngine,
         recurrence: int = 3,
+        partner: Partner | None = None,
     ) -> DeltaHarness:
         clock = FrozenClock(T0 + timedelta(minutes=1))
         store = EventStore(tmp_path / f"events-{uuid.uuid4().hex[:6]}")
         sched = make_report(
-            db, partner_name=PARTNER, recurrence=recurrence, body=body, output_format=output_format,
-            callback_url=callback_url,
+            db, partner=partner, partner_name=PARTNER, recurrence=recurrence, body=body,
+            output_format=output_format, callback_url=callback_url,
         )  # fmt: skip
         blobs = LocalBlobStore(tmp_path / "blobs", clock=clock)
         options = WorkerOptions(lease_s=60, poll_s=0.02, grace_s=5, compact=False, purge=False)
