@@ -18,10 +18,11 @@ import pytest
 from driverlens.auth.principal import Principal
 from driverlens.callbacks import CallbackGuard, parse_allowed_networks
 from driverlens.callbacks.dispatcher import Dispatcher
-from driverlens.metadata import RunState
+from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
 from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.runs import leases
+from driverlens.runs.retention import purge_files
 from driverlens.runs.states import LeaseLost
 from driverlens.settings import Settings
 from driverlens.usecases.reportdata import report_data
@@ -195,3 +196,20 @@ def test_a_key_that_does_not_name_one_row_fails_the_run_with_a_clear_message(
     assert run.error is not None and run.error.startswith("TemplateInvalid:")
     assert "delta.key [FailureHash] does not identify one row" in run.error and "DriverName" in run.error
     assert not [p for p in (tmp_path / "blobs").rglob("*base*") if p.is_file()]
+
+
+def test_retention_deletes_the_base_and_the_next_run_starts_a_new_baseline(
+    sqlite_db: Database, settings: Settings, tmp_path: Path, make_report: Callable[..., Scheduled]
+) -> None:
+    harness = DeltaHarness.build(sqlite_db, settings, tmp_path, make_report, BODY)
+    harness.add(_events(A, 4, date(2026, 2, 25)))
+    first = harness.run_next()
+    assert first.delta_base and harness.blobs.exists(first.delta_base)
+    purge_files(sqlite_db, harness.blobs, harness.clock.now() + timedelta(days=31))
+    assert not harness.blobs.exists(first.delta_base)
+    with sqlite_db.session() as session:
+        assert session.get(Run, first.id).delta_base == ""  # type: ignore[union-attr]
+    second = harness.run_next()
+    assert second.state is RunState.COMPLETED, second.error
+    assert second.delta_summary is not None and second.delta_summary["baseline"] is True
+    assert second.delta_summary["reason"] == "the previous run's result was deleted by retention"
