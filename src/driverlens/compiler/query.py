@@ -24,6 +24,7 @@ from driverlens.catalog import OWNER_COLUMNS, Aggregate, Column, ColumnType, Ope
 from driverlens.compiler.window import DataWindow, Scope
 from driverlens.errors import DriverLensError, Forbidden
 from driverlens.templates import AggregateExpr, Attribute, Condition, Predicate, Scalar, Template
+from driverlens.templates.model import RateColumn
 
 EVENTS_TABLE = "failure_events"
 # The table each view reads: the event store keeps OEM-view rows in a second copy clustered by
@@ -78,6 +79,11 @@ def compile_template(
         )
     if not scope.partner:
         raise ValueError("scope.partner must not be empty")
+    if template.rate is not None:
+        # Imported here: compiler.rates builds on this module's helpers.
+        from driverlens.compiler.rates import compile_rate_template
+
+        return compile_rate_template(template, scope, window, report_id)
     outputs: list[exp.Expr] = [
         _alias(_output_column(column, report_id), column.name) for column in template.projection
     ]
@@ -224,6 +230,8 @@ def _output_aggregate(agg: AggregateExpr) -> exp.Expr:
 def _attribute(attribute: Attribute) -> exp.Expr:
     if isinstance(attribute, AggregateExpr):
         return _aggregate(attribute)
+    if isinstance(attribute, RateColumn):
+        raise ValueError("rate columns are compiled by compiler.rates")
     if attribute.physical is None:
         raise ValueError("ReportId cannot be filtered")
     return _column(attribute.physical)

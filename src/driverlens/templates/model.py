@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from driverlens.catalog import Aggregate, Column, ColumnType, Operator, ReportPeriod, View
+from driverlens.catalog.rates import COMPARE_COLUMNS, COMPARE_KEY, RATE_COLUMNS, RATE_EXPRESSION
 
 if TYPE_CHECKING:
     from driverlens.templates.delta import DeltaSpec
@@ -44,7 +45,28 @@ class AggregateExpr:
         return self.column.type
 
 
-Attribute = Column | AggregateExpr
+@dataclass(frozen=True)
+class RateColumn:
+    """An output column of ``FAILURERATE(DeviceId)`` (``catalog.rates``), e.g. ``FailureRate``."""
+
+    name: str
+    kind: str  # a ``catalog.rates.RateKind``
+
+
+@dataclass(frozen=True)
+class RateSpec:
+    """``FAILURERATE(DeviceId)`` at ``position`` in ``aggregatedColumns``, and ``compareVersions``."""
+
+    position: int
+    compare_versions: bool = False
+
+    @property
+    def columns(self) -> tuple[RateColumn, ...]:
+        infos = RATE_COLUMNS + (COMPARE_COLUMNS if self.compare_versions else ())
+        return tuple(RateColumn(i.name, i.kind) for i in infos)
+
+
+Attribute = Column | AggregateExpr | RateColumn
 
 
 def attribute_name(attribute: Attribute) -> str:
@@ -84,11 +106,35 @@ class Template:
     limit: int = 0
     # Delta reports (``templates.delta``): compare each run with the report's previous completed run.
     delta: DeltaSpec | None = None
+    # Failure rates (``templates.rates``): FAILURERATE(DeviceId) and its position among the aggregates.
+    rate: RateSpec | None = None
 
     @property
     def output_columns(self) -> list[str]:
-        """Output column names: the projection, then the aggregates, as written canonically."""
-        return [c.name for c in self.projection] + [a.name for a in self.aggregates]
+        """Output column names: the projection, then the aggregates, as written canonically.
+
+        ``FAILURERATE(DeviceId)`` stands for its five columns at its place in the list; the columns of
+        ``compareVersions`` come last.
+        """
+        names = [c.name for c in self.projection] + [a.name for a in self.aggregates]
+        if self.rate is None:
+            return names
+        at = len(self.projection) + self.rate.position
+        rate_names = [c.name for c in self.rate.columns]
+        own, compare = rate_names[: len(RATE_COLUMNS)], rate_names[len(RATE_COLUMNS) :]
+        return names[:at] + own + names[at:] + compare
+
+    @property
+    def aggregated(self) -> bool:
+        """Whether the template aggregates (ordinary aggregates or a failure rate)."""
+        return bool(self.aggregates) or self.rate is not None
+
+    def aggregate_names(self) -> list[str]:
+        """``aggregatedColumns`` as written canonically (FAILURERATE at its place)."""
+        names = [a.name for a in self.aggregates]
+        if self.rate is not None:
+            names.insert(self.rate.position, RATE_EXPRESSION)
+        return names
 
     def to_canonical(self) -> dict[str, Any]:
         """The template in canonical spelling; ``parse_template`` of it gives back an equal template."""
@@ -99,10 +145,12 @@ class Template:
         }
         if self.condition is not None:
             body["condition"] = _condition_json(self.condition)
-        if self.aggregates or self.having is not None:
-            aggregation: dict[str, Any] = {"aggregatedColumns": [a.name for a in self.aggregates]}
+        if self.aggregated or self.having is not None:
+            aggregation: dict[str, Any] = {"aggregatedColumns": self.aggregate_names()}
             if self.having is not None:
                 aggregation["condition"] = _condition_json(self.having)
+            if self.rate is not None and self.rate.compare_versions:
+                aggregation[COMPARE_KEY] = True
             body["aggregation"] = aggregation
         if self.orderby:
             body["orderby"] = [{"attribute": o.attribute.name, "sort": o.sort.value} for o in self.orderby]

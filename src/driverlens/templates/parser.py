@@ -13,6 +13,7 @@ from driverlens.catalog import (
     ReportPeriod,
     View,
 )
+from driverlens.catalog.rates import RateKind
 from driverlens.errors import Problem, ValidationFailed
 from driverlens.lenient import join_path
 from driverlens.templates.attributes import (
@@ -32,10 +33,21 @@ from driverlens.templates.model import (
     Condition,
     OrderBy,
     Predicate,
+    RateColumn,
+    RateSpec,
     Scalar,
     SortOrder,
     Template,
     Value,
+)
+from driverlens.templates.rates import (
+    check_rate_expression,
+    check_rate_template,
+    coerce_boolean,
+    is_rate_expression,
+    parse_compare,
+    value_kind,
+    with_rate_columns,
 )
 from driverlens.templates.values import coerce_scalar, split_in_list
 
@@ -49,7 +61,7 @@ MAX_PREDICATES = 500
 
 TOP_KEYS = ("view", "projection", "dateRange", "condition", "aggregation", "orderby", "limit", "delta")
 DATE_RANGE_KEYS = ("reportPeriod",)
-AGGREGATION_KEYS = ("aggregatedColumns", "condition")
+AGGREGATION_KEYS = ("aggregatedColumns", "condition", "compareVersions")
 CONDITION_KEYS = ("and", "or")
 ITEM_KEYS = ("attribute", "operator", "value", "condition")
 ORDERBY_KEYS = ("attribute", "sort")
@@ -98,18 +110,20 @@ class _Parser:
         projection = self.projection(top.get("projection")) if "projection" in top else ()
         period = self.date_range(top["dateRange"]) if "dateRange" in top else None
         condition = self.condition(top.get("condition"), "condition", where_resolver(view), 1)
-        aggregates, having = self.aggregation(top.get("aggregation"), projection)
-        if "projection" in top and top["projection"] in (None, []) and not aggregates:
+        aggregates, having, rate, compare_given = self.aggregation(top.get("aggregation"), projection)
+        if "projection" in top and top["projection"] in (None, []) and not aggregates and rate is None:
             self.add(Problem("projection", "name at least one column (or give aggregatedColumns)"))
-        orderby = self.orderby(top.get("orderby"), output_resolver(view, projection, aggregates))
+        resolver = with_rate_columns(output_resolver(view, projection, aggregates), rate)
+        orderby = self.orderby(top.get("orderby"), resolver)
         limit = self.limit(top.get("limit"))
         delta = None
         if top.get("delta") is not None:
             delta, problems = parse_delta(top["delta"], view, projection, aggregates)
             self.extend(problems)
+        self.extend(check_rate_template(rate, compare_given, projection, top.get("delta") is not None))
         if view is None or period is None or self.problems:
             return None
-        return Template(view, projection, period, condition, aggregates, having, orderby, limit, delta)
+        return Template(view, projection, period, condition, aggregates, having, orderby, limit, delta, rate)
 
     def view_of(self, raw: Any) -> View | None:
         view, problems = lenient.enum_value(raw, View, "view")
@@ -149,15 +163,28 @@ class _Parser:
 
     def aggregation(
         self, raw: Any, projection: tuple[Column, ...]
-    ) -> tuple[tuple[AggregateExpr, ...], Condition | None]:
+    ) -> tuple[tuple[AggregateExpr, ...], Condition | None, RateSpec | None, bool]:
+        """The aggregates, the condition after aggregation, the failure rate and whether
+        compareVersions was given."""
         if raw is None:
-            return (), None
+            return (), None, None, False
         aggregation = self.obj(raw, AGGREGATION_KEYS, "aggregation", "aggregation")
         if aggregation is None:
-            return (), None
+            return (), None, None, False
         path = "aggregation.aggregatedColumns"
         aggregates: list[AggregateExpr] = []
+        rate_position: int | None = None
+        compare, problems = parse_compare(aggregation.get("compareVersions"))
+        self.extend(problems)
         for i, item in enumerate(self.list_of(aggregation.get("aggregatedColumns"), path, MAX_AGGREGATES)):
+            if is_rate_expression(item):
+                problems = check_rate_expression(item, join_path(path, i))
+                if not problems and rate_position is not None:
+                    problems = [Problem(join_path(path, i), f"'{item.strip()}' is listed twice", echo(item))]
+                self.extend(problems)
+                if not problems:
+                    rate_position = len(aggregates)
+                continue
             expr, problems = parse_aggregate(self.view, item, join_path(path, i))
             self.extend(problems)
             if expr is None:
@@ -166,13 +193,14 @@ class _Parser:
                 self.add(Problem(join_path(path, i), f"'{expr.name}' is listed twice", echo(item)))
                 continue
             aggregates.append(expr)
-        resolver = output_resolver(self.view, projection, tuple(aggregates))
+        rate = None if rate_position is None else RateSpec(rate_position, compare)
+        resolver = with_rate_columns(output_resolver(self.view, projection, tuple(aggregates)), rate)
         having = self.condition(aggregation.get("condition"), "aggregation.condition", resolver, 1)
         if having is not None and not aggregates and not aggregation.get("aggregatedColumns"):
             self.add(
                 Problem("aggregation.condition", "a condition after aggregation needs aggregatedColumns")
             )
-        return tuple(aggregates), having
+        return tuple(aggregates), having, rate, aggregation.get("compareVersions") is not None
 
     def condition(self, raw: Any, path: str, resolve: Resolver, depth: int) -> Condition | None:
         if raw is None:
@@ -260,9 +288,19 @@ class _Parser:
         return Predicate(attribute, operator, value)
 
     def value(self, raw: Any, path: str, attribute: Attribute, operator: Operator) -> Value | None:
-        if isinstance(attribute, AggregateExpr):
-            kind: ColumnType | None = attribute.value_type
+        if isinstance(attribute, RateColumn) and attribute.kind == RateKind.BOOLEAN:
+            if operator not in (Operator.EQ, Operator.NEQ):
+                self.add(Problem(path, f"{attribute.name} is true or false: compare it with EQ or NEQ"))
+                return None
+            flag, problems = coerce_boolean(raw, path)
+            self.extend(problems)
+            return flag
+        if isinstance(attribute, RateColumn):
+            kind: ColumnType | None = value_kind(attribute)
             allowed: tuple[str, ...] = ()
+        elif isinstance(attribute, AggregateExpr):
+            kind = attribute.value_type
+            allowed = ()
             if attribute.func in (Aggregate.MAX, Aggregate.MIN):
                 allowed = attribute.column.allowed_values
         else:
