@@ -245,15 +245,33 @@ def _measured(template: Template, key_names: list[str]) -> exp.Select:
             _alias(p, "FailureRate"),
             _alias(low, "_low"),
             _alias(high, "_high"),
+            _alias(_name(_K), _K),
+            _alias(_name(_N), _N),
         ],
         from_=exp.From(this=_table("counted")),
     )
+    # No failure: the low bound is 0 exactly (rounding leaves ~1e-18); every device failed: high is 1.
+    no_failure = exp.EQ(this=_name(_K), expression=_float(0.0))
+    all_failed = exp.EQ(this=_name(_K), expression=_name(_N))
+    no_rate = exp.If(this=exp.Is(this=_name(_N), expression=exp.Null()), true=exp.Null())
     clamped_low = exp.Case(
-        ifs=[exp.If(this=exp.LT(this=_name("_low"), expression=_float(0.0)), true=_float(0.0))],
+        ifs=[
+            no_rate,
+            exp.If(
+                this=exp.Or(this=exp.LT(this=_name("_low"), expression=_float(0.0)), expression=no_failure),
+                true=_float(0.0),
+            ),
+        ],
         default=_name("_low"),
     )
     clamped_high = exp.Case(
-        ifs=[exp.If(this=exp.GT(this=_name("_high"), expression=_float(1.0)), true=_float(1.0))],
+        ifs=[
+            no_rate.copy(),
+            exp.If(
+                this=exp.Or(this=exp.GT(this=_name("_high"), expression=_float(1.0)), expression=all_failed),
+                true=_float(1.0),
+            ),
+        ],
         default=_name("_high"),
     )
     outputs: list[exp.Expr] = [_alias(_name(c), c) for c in [*carried, "FailureRate"]]
@@ -283,7 +301,7 @@ def wilson(p: exp.Expr, n: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
     )
     margin = mul(z, exp.Sqrt(this=spread))
     denom = exp.Add(this=_float(1.0), expression=div(z2.copy(), n.copy()))
-    low = div(exp.Sub(this=center, expression=_paren(margin)), denom)
+    low = div(exp.Sub(this=center, expression=_paren(margin)), denom.copy())
     high = div(exp.Add(this=center.copy(), expression=_paren(margin.copy())), denom.copy())
     return low, high
 

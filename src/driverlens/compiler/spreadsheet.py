@@ -12,6 +12,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from driverlens.catalog import ColumnType
+from driverlens.catalog.rates import RateKind
 from driverlens.compiler.query import CompiledQuery
 from driverlens.templates.model import Template
 
@@ -23,6 +24,8 @@ def text_columns(template: Template) -> set[str]:
     """Output columns holding text (string columns, and MIN/MAX of them)."""
     names = {c.name for c in template.projection if c.type is ColumnType.STRING}
     names |= {a.name for a in template.aggregates if a.value_type is ColumnType.STRING}
+    if template.rate is not None:
+        names |= {c.name for c in template.rate.columns if c.kind == RateKind.TEXT}
     return names
 
 

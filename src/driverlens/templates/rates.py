@@ -101,6 +101,13 @@ def with_rate_columns(resolve: Resolver, rate: RateSpec | None) -> Resolver:
             found = columns.get(raw.strip().lower())
             if found is not None:
                 return found, []
+            if raw.strip().lower() in _ALL_RATE_NAMES:
+                names = ", ".join(c.name for c in rate.columns)
+                message = (
+                    f"'{raw.strip()}' is added by aggregation.{COMPARE_KEY}: set it to true "
+                    f"(this template's rate columns: {names})"
+                )
+                return None, [Problem(path, message, echo(raw))]
             if is_rate_expression(raw):
                 names = ", ".join(c.name for c in rate.columns)
                 message = f"{echo_text(raw)} stands for several columns; name one of: {names}"
