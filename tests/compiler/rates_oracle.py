@@ -247,9 +247,16 @@ def _all(condition: dict[str, Any], row: Row, known: Callable[[str], bool]) -> b
 
 
 def expected_rows(
-    body: dict[str, Any], events: list[Row], installs: list[Row], report_id: int
+    body: dict[str, Any],
+    events: list[Row],
+    installs: list[Row],
+    report_id: int,
+    *,
+    partner: str = PARTNER,
+    window: tuple[date, date] = (WINDOW_START, WINDOW_END),
 ) -> list[tuple[Any, ...]]:
-    """The report's rows, recomputed from the raw rows."""
+    """The report's rows, recomputed from the raw rows (an IHVDriver template of ``partner``)."""
+    start, end = window
     keys = [p for p in body["projection"] if p != "ReportId"]
     condition = body.get("condition") or {}
     aggregates = body["aggregation"]["aggregatedColumns"]
@@ -258,7 +265,7 @@ def expected_rows(
     failing: dict[tuple[Any, ...], set[uuid.UUID]] = defaultdict(set)
     extra: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
     for e in events:
-        if e["IhvPartner"] != PARTNER or not WINDOW_START <= e["FailureDate"] < WINDOW_END:
+        if e["IhvPartner"] != partner or not start <= e["FailureDate"] < end:
             continue
         if not _all(condition, e, lambda _a: True):
             continue
@@ -267,7 +274,7 @@ def expected_rows(
         extra[key].append(e)
     daily: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for i in installs:
-        if i["IhvPartner"] != PARTNER or not WINDOW_START <= i["InstallDate"] < WINDOW_END:
+        if i["IhvPartner"] != partner or not start <= i["InstallDate"] < end:
             continue
         as_event = {**i, "FailureDate": i["InstallDate"]}
         if not _all(condition, as_event, lambda a: a in GROUPS):

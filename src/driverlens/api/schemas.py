@@ -11,6 +11,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from driverlens.catalog import AGGREGATE_FUNCTIONS, COLUMNS, OPERATORS, REPORT_PERIODS, View
+from driverlens.catalog.rates import RATE_EXPRESSION
 
 T = TypeVar("T")
 
@@ -132,7 +133,7 @@ CONDITION_SCHEMA: dict[str, Any] = {
 }
 
 _COLUMN_NAMES = [c.name for c in COLUMNS]
-_AGGREGATES = [f"{a.value}(EventCount)" for a in AGGREGATE_FUNCTIONS]
+_AGGREGATES = [f"{a.value}(EventCount)" for a in AGGREGATE_FUNCTIONS] + [RATE_EXPRESSION]
 
 TEMPLATE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -158,6 +159,11 @@ TEMPLATE_SCHEMA: dict[str, Any] = {
             "properties": {
                 "aggregatedColumns": {"type": "array", "items": {"type": "string", "examples": _AGGREGATES}},
                 "condition": {"$ref": "#/components/schemas/Condition"},
+                "compareVersions": {
+                    "type": "boolean",
+                    "description": f"With {RATE_EXPRESSION} and DriverVersion projected: add the rate of "
+                    "the version each version replaces, RateRatio and Regressed.",
+                },
             },
         },
         "orderby": {

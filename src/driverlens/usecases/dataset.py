@@ -6,6 +6,14 @@ from datetime import datetime
 from typing import Any
 
 from driverlens.catalog import AGGREGATE_FUNCTIONS, OPERATORS, REPORT_PERIODS, View, columns_of
+from driverlens.catalog.rates import (
+    COMPARE_COLUMNS,
+    GROUP_COLUMNS,
+    RATE_COLUMNS,
+    RATE_EXPRESSION,
+    RATE_FUNCTION,
+    RateColumnInfo,
+)
 from driverlens.templates import MAX_DEPTH, MAX_IN_VALUES, MAX_ITEMS, MAX_PROJECTION, MAX_VALUE_LENGTH
 from driverlens.usecases import schedule_input
 from driverlens.usecases.preview import PREVIEW_MAX_ROWS
@@ -29,6 +37,24 @@ _AGGREGATE_TEXT = {
     "MAX": "largest value",
     "MIN": "smallest value",
 }
+
+
+def rate_description() -> dict[str, Any]:
+    """``FAILURERATE(DeviceId)``: its output columns, those of compareVersions, and the groups it allows."""
+
+    def columns(infos: tuple[RateColumnInfo, ...]) -> list[dict[str, str]]:
+        return [{"name": c.name, "type": c.kind, "description": c.description} for c in infos]
+
+    return {
+        "name": RATE_FUNCTION,
+        "description": "failing devices / installed devices per group, with a 95% Wilson interval "
+        "(install base denominators; see docs/templates.md, Failure rates)",
+        "numericOnly": False,
+        "example": RATE_EXPRESSION,
+        "outputColumns": columns(RATE_COLUMNS),
+        "compareVersionsColumns": columns(COMPARE_COLUMNS),
+        "groupColumns": list(GROUP_COLUMNS),
+    }
 
 
 def freshness(version: int, newest_event: datetime | None) -> dict[str, Any]:
@@ -67,7 +93,8 @@ def dataset_description(max_body_bytes: int, fresh: dict[str, Any] | None = None
                 "example": f"{agg.value}(EventCount)",
             }
             for agg in AGGREGATE_FUNCTIONS
-        ],
+        ]
+        + [rate_description()],
         "reportPeriods": [{"name": p.value, "days": p.days} for p in REPORT_PERIODS],
         "limits": {
             "conditionDepth": MAX_DEPTH,
