@@ -29,7 +29,7 @@ from driverlens.cli.client_common import (
     usage,
 )
 from driverlens.cli.client_reports import cabs_app, reports_app
-from driverlens.client import DriverLensClientError, TemplateInfo
+from driverlens.client import DriverLensClientError, TemplateInfo, failure_rate_template
 from driverlens.client.config import (
     ClientConfig,
     ConfigError,
@@ -180,3 +180,54 @@ def templates_preview(file: Path = FileOpt, as_json: bool = JsonOpt) -> None:
     title = f"preview of {preview.window_start} to {preview.window_end} (exclusive)"
     title += ", truncated" if preview.truncated else ""
     print_table(title, preview.columns, preview.rows, wrap=tuple(preview.columns))
+
+
+@templates_app.command("rates")
+def templates_rates(
+    by: list[str] = typer.Option(
+        ["DriverName", "DriverVersion"],
+        "--by",
+        help="Group by (repeat): DriverName, DriverVersion, OSVersion, FailureDate, ReportId.",
+    ),
+    period: str = typer.Option("Last30Days", "--period", help="dateRange.reportPeriod."),
+    view: str = typer.Option("IHVDriver", "--view", help="IHVDriver or OEMDriver."),
+    compare: bool = typer.Option(
+        None, "--compare/--no-compare", help="compareVersions (default: with DriverVersion)."
+    ),
+    driver: list[str] = typer.Option([], "--driver", help="Keep these driver names (repeat)."),
+    only_regressed: bool = typer.Option(False, "--only-regressed", help="Keep the Regressed versions."),
+    limit: int = typer.Option(0, "--limit", min=0, help="At most this many rows (0: all)."),
+    create: bool = typer.Option(False, "--create", help="Create the template (prints its id)."),
+    preview: bool = typer.Option(False, "--preview", help="Run it now and show the first rows."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Build a failure-rate template (FAILURERATE(DeviceId)); print it, --create it or --preview it."""
+    try:
+        body = failure_rate_template(
+            view=view,
+            by=by,
+            period=period,
+            compare_versions=compare,
+            drivers=driver,
+            only_regressed=only_regressed,
+            limit=limit,
+        )
+    except ValueError as exc:
+        usage(str(exc))
+    if not create and not preview:
+        if as_json:
+            print_json(body)
+        else:
+            out.print(JSON(json.dumps(body)))
+        return
+    with configured_client() as client:
+        if create:
+            template_id = client.create_template(body)
+            done(as_json, {"templateId": template_id, "template": body}, f"created template {template_id}")
+            return
+        shown = client.preview_template(body)
+    if as_json:
+        print_json({"columns": shown.columns, "rows": shown.rows, "truncated": shown.truncated})
+        return
+    title = f"failure rates, {shown.window_start} to {shown.window_end} (exclusive)"
+    print_table(title, shown.columns, shown.rows, wrap=tuple(shown.columns))

@@ -40,6 +40,7 @@ from driverlens.client.models import (
     TransferProgress,
     WaitProgress,
 )
+from driverlens.client.rates import failure_rate_template
 
 __all__ = [
     "KEEP",
@@ -70,4 +71,5 @@ __all__ = [
     "ValidationError",
     "WaitProgress",
     "WaitTimeout",
+    "failure_rate_template",
 ]
