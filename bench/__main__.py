@@ -12,6 +12,7 @@ BENCHMARKS: list[str] = [
     "api_scale_bench",
     "cabs_bench",
     "delta_bench",
+    "rates_bench",
     "dashboard_bench",
 ]
 

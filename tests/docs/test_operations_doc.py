@@ -223,6 +223,7 @@ def test_documented_benchmarks_exist_with_their_options() -> None:
         "bench.api_scale_bench",
         "bench.cabs_bench",
         "bench.delta_bench",
+        "bench.rates_bench",
     }
     for module, rest in commands:
         source = inspect.getsource(importlib.import_module(module))
