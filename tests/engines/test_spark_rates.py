@@ -12,6 +12,7 @@ import pytest
 
 from driverlens.catalog import PartnerKind
 from driverlens.compiler import Scope, compile_template, window_for
+from driverlens.compiler.spreadsheet import neutralise_formulas
 from driverlens.engines import DuckDBEngine, OutputFormat
 from driverlens.engines.spark_engine import SparkEngine, spark_session, stop_spark
 from driverlens.events import EventStore, seed_events
@@ -90,6 +91,11 @@ def test_rate_reports_are_byte_identical(
         duck_bytes = (tmp_path / f"duck.{fmt.value}").read_bytes()
         assert (tmp_path / f"spark.{fmt.value}").read_bytes() == duck_bytes, (fmt, query.sql("spark"))
         assert spark_out.sha256 == duck_out.sha256 and duck_out.rows > 0
+    # A CSV run wraps the query to make text cells formula-safe (compiler.spreadsheet): the same there.
+    safe = neutralise_formulas(query, template)
+    engines[0].run_to_file(safe, tmp_path / "duck-safe.csv", OutputFormat.CSV, timeout_s=120)
+    engines[1].run_to_file(safe, tmp_path / "spark-safe.csv", OutputFormat.CSV, timeout_s=120)
+    assert (tmp_path / "spark-safe.csv").read_bytes() == (tmp_path / "duck-safe.csv").read_bytes()
     header, rows = _read_csv(tmp_path / "duck.csv")
     assert header == template.output_columns
     rate = header.index("FailureRate")
