@@ -149,6 +149,7 @@ def test_pages_load_nothing_from_elsewhere(signed_in: SignIn) -> None:
         "/ui/templates/new",
         "/ui/reports",
         "/ui/reports/new",
+        "/ui/rates",
         "/ui/dataset",
     ):
         response = client.get(path)
