@@ -4,8 +4,8 @@ Devices per (day, driver, version) follow the driver's rollout (``events.rollout
 failures of a driver divided by its per-device failure rate that day, split over its versions by their
 installed shares, then over makers and OS builds by their shares of the device pool. Every key also counts
 at least the distinct devices that failed on it in the stored events, so failing devices are always a
-subset of installed ones. The rows are a function of the arguments and the stored events: seeding again
-adds nothing.
+subset of installed ones, and never fewer than it already stores (seeding more events raises counts, never
+lowers them). The rows are a function of the arguments and the stored tables: seeding again adds nothing.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from driverlens.events.demo import DEMO_PARTNERS, OTHER_OEMS
 from driverlens.events.seed import day_shares, driver_shares, oem_shares, os_shares, vendor_rows, vendors
 from driverlens.events.store import EventStore
 from driverlens.installs.ingest import commit_rows
-from driverlens.installs.table import COUNT_COLUMN, DATE_COLUMN, KEY, quoted
+from driverlens.installs.table import COUNT_COLUMN, DATE_COLUMN, KEY, VIEW, quoted
 
 InstallSeedProgress = Callable[[str], None]
 """Called with the name of each step as it starts."""
@@ -39,6 +39,7 @@ _KEY_SQL = ", ".join(quoted(c) for c in KEY)
 class InstallSeedReport:
     rows: int  # keys of the seeded days
     added: int  # keys not stored before (0 when seeding again)
+    raised: int  # stored keys whose count grew (more events seeded since; counts never go down)
     seconds: float
     version: int | None = None  # the committed install base version, None when nothing changed
 
@@ -67,6 +68,11 @@ def seed_installs(
                FROM failure_events WHERE "FailureDate" >= ? AND "FailureDate" < ? GROUP BY ALL""",
             params=[first, today],
         ).to_arrow_table()
+        stored = reader.sql(
+            f"""SELECT {_KEY_SQL}, {quoted(COUNT_COLUMN)} AS stored FROM {VIEW}
+                WHERE {quoted(DATE_COLUMN)} >= ? AND {quoted(DATE_COLUMN)} < ?""",
+            params=[first, today],
+        ).to_arrow_table()
     report("writing install base")
     batch_id = hashlib.sha256(
         f"installs-seed-v1:{rows}:{days}:{ensure_utc(now).isoformat()}:{snapshot.version}".encode()
@@ -76,20 +82,25 @@ def seed_installs(
         con.register("seed_oems", _shares("OemPartner", _oem_partners(), oem_shares()))
         con.register("seed_os", _shares("OSVersion", [b[0] for b in voc.OS_BUILDS], os_shares()))
         con.register("seed_failing", failing)
+        con.register("seed_stored", stored)
         count = quoted(COUNT_COLUMN)
+        most = f"greatest(coalesce(e.{count}, 0), coalesce(f.failing, 0), coalesce(st.stored, 0))"
         con.execute(
             f"""CREATE TEMP TABLE seed_installs AS
-                SELECT {_KEY_SQL}, greatest(coalesce(e.{count}, 0), coalesce(f.failing, 0)) AS {count}
+                SELECT {_KEY_SQL}, {most} AS {count}
                 FROM (SELECT d.{quoted(DATE_COLUMN)}, d."IhvPartner", o."OemPartner", d."DriverName",
                              d."DriverVersion", s."OSVersion",
                              CAST(round(d.devices * o.share * s.share) AS BIGINT) AS {count}
                       FROM seed_devices d, seed_oems o, seed_os s) e
                 FULL OUTER JOIN seed_failing f USING ({_KEY_SQL})
-                WHERE greatest(coalesce(e.{count}, 0), coalesce(f.failing, 0)) > 0"""
+                FULL OUTER JOIN seed_stored st USING ({_KEY_SQL})
+                WHERE {most} > 0"""
         )
         total = int(con.execute("SELECT count(*) FROM seed_installs").fetchall()[0][0])
-        added, version = commit_rows(store, con, "seed_installs", batch_id=batch_id, origin="seed")
-    return InstallSeedReport(total, added, time.perf_counter() - started, version)
+        added, replaced, version = commit_rows(
+            store, con, "seed_installs", batch_id=batch_id, origin="seed", replace=True
+        )
+    return InstallSeedReport(total, added, replaced, time.perf_counter() - started, version)
 
 
 def _devices_per_version(rows: int, days: int, today: np.datetime64) -> pa.Table:
