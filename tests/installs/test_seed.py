@@ -124,3 +124,29 @@ def test_the_same_seed_gives_the_same_install_base(seeded: EventStore, tmp_path:
     first = _joined(seeded).execute(f"SELECT * FROM installs {order}").fetchall()
     second = _joined(other).execute(f"SELECT * FROM installs {order}").fetchall()
     assert first == second
+
+
+def test_seeding_more_events_raises_counts_and_never_lowers_one(tmp_path: Path) -> None:
+    store = EventStore(tmp_path / "var")
+    seed_events(store, rows=5_000, days=DAYS, seed=0, now=NOW)
+    seed_installs(store, rows=5_000, days=DAYS, now=NOW)
+    before = dict(_counts(store))
+    seed_events(store, rows=5_000, days=DAYS, seed=1, now=NOW)  # another batch: more failing devices
+    again = seed_installs(store, rows=5_000, days=DAYS, now=NOW)
+    after = dict(_counts(store))
+    assert again.raised > 0
+    assert all(after[key] >= count for key, count in before.items())
+    exceeding = (
+        _joined(store)
+        .execute(
+            f"""SELECT count(*) FROM failing f LEFT JOIN installs i USING ({KEY})
+            WHERE coalesce(i."DeviceCount", 0) < f.failing"""
+        )
+        .fetchall()[0][0]
+    )
+    assert exceeding == 0
+
+
+def _counts(store: EventStore) -> list[tuple[tuple[object, ...], int]]:
+    rows = _joined(store).execute(f'SELECT {KEY}, "DeviceCount" FROM installs').fetchall()
+    return [(tuple(r[:-1]), int(r[-1])) for r in rows]
