@@ -16,10 +16,11 @@ from driverlens.auth import service as auth
 from driverlens.blobs.backend import blob_store_from_settings
 from driverlens.cabs.seeding import SeededCabs, seed_demo_cabs
 from driverlens.clock import Clock
-from driverlens.events import event_store, seed_events
+from driverlens.events import EventStore, event_store, seed_events
 from driverlens.events.demo import DEMO_PARTNERS, DemoPartner, credentials_entry, write_demo_credentials
 from driverlens.events.seed import SeedProgress
 from driverlens.installs.seed import seed_installs
+from driverlens.installs.table import VIEW as INSTALLS_VIEW
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import cabs as cab_repo
 from driverlens.metadata.repositories import partners as partner_repo
@@ -123,12 +124,20 @@ def seed_demo(
         added = seed_events(store, rows=rows, days=days, seed=seed, now=now, progress=progress).rows
         steps = (lambda step: progress(added, step)) if progress is not None else None
         installs_added = seed_installs(store, rows=rows, days=days, now=now, progress=steps).added
+    elif _lacks_install_base(store):  # events seeded before the install base existed: add it beside them
+        installs_added = seed_installs(store, rows=rows, days=days, now=clock.now()).added
     cabs: SeededCabs | None = None
     if events or not _has_cabs(db):
         if progress is not None:
             progress(added, "writing crash dump cabinets")
         cabs = seed_demo_cabs(db, blob_store_from_settings(settings, clock), store, clock.now())
     return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS), cabs, installs_added)
+
+
+def _lacks_install_base(store: EventStore) -> bool:
+    with store.reading(store.snapshot()) as con:
+        found = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {INSTALLS_VIEW} LIMIT 1)").fetchall()
+    return found[0][0] == 0
 
 
 def _has_cabs(db: Database) -> bool:
