@@ -1,7 +1,7 @@
 """Failure-rate reports over a 10M-event lake with a matching install base (DuckDB engine, warm).
 
 The lake (10M events over 90 days, 4 IHV partners, 10 drivers x 6 versions x 8 OS builds x 3 OEMs each,
-generated in DuckDB and committed through the one write path) and its install base (``installs.seed``:
+generated in DuckDB and committed through the one write path) and its install base (``installs.synthetic``:
 every group the events hold, every day of the 90) are built once and cached in
 ``~/.cache/driverlens-bench`` (``--rows`` picks another size). One partner's failure-rate reports run
 into CSV files, each timed as the median of ``--repetitions`` runs after one warm-up:
@@ -32,7 +32,7 @@ from driverlens.engines import DuckDBEngine, OutputFormat
 from driverlens.events import EventStore
 from driverlens.events.schema import create_table_sql
 from driverlens.events.write import commit_batch
-from driverlens.installs.seed import seed_installs
+from driverlens.installs.synthetic import synthetic_installs
 from driverlens.runs.schedule import run_window
 from driverlens.templates import parse_template
 
@@ -101,7 +101,7 @@ def build_lake(rows: int) -> tuple[Path, dict[str, Any]]:
         commit_batch(store.lake, con, "rows", batch_id=f"rates-bench-{rows}", operation="bench")
     events_s = time.perf_counter() - started
     started = time.perf_counter()
-    installs = seed_installs(store, days=90, now=NOW, seed=1)
+    installs = synthetic_installs(store, days=90, now=NOW, seed=1)
     built = {
         "build_s": round(events_s, 1),
         "installs_build_s": round(time.perf_counter() - started, 1),

@@ -16,9 +16,11 @@ from driverlens.auth import service as auth
 from driverlens.blobs.backend import blob_store_from_settings
 from driverlens.cabs.seeding import SeededCabs, seed_demo_cabs
 from driverlens.clock import Clock
-from driverlens.events import event_store, seed_events
+from driverlens.events import EventStore, event_store, seed_events
 from driverlens.events.demo import DEMO_PARTNERS, DemoPartner, credentials_entry, write_demo_credentials
 from driverlens.events.seed import SeedProgress
+from driverlens.installs.seed import seed_installs
+from driverlens.installs.table import VIEW as INSTALLS_VIEW
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import cabs as cab_repo
 from driverlens.metadata.repositories import partners as partner_repo
@@ -44,6 +46,7 @@ class DemoSeed:
     credentials_path: Path
     partners: tuple[str, ...]
     cabs: SeededCabs | None = None
+    installs_added: int = 0  # install base keys added (0 when seeding the same demo again)
 
 
 def credentials_path(settings: Settings) -> Path:
@@ -108,21 +111,33 @@ def seed_demo(
     events: bool = True,
     progress: SeedProgress | None = None,
 ) -> DemoSeed:
-    """Demo partners with clients (credentials written once, reused while they work) and their events."""
+    """Demo partners with clients (credentials written once, reused while they work), their events and
+    the install base behind them."""
     path = credentials_path(settings)
     known = _read_credentials(path)
     entries = [_ensure_partner(db, demo, known.get(demo.name), clock) for demo in DEMO_PARTNERS]
     write_demo_credentials(path, entries)
-    added = 0
+    added = installs_added = 0
     store = event_store(settings)
     if events:
-        added = seed_events(store, rows=rows, days=days, seed=seed, now=clock.now(), progress=progress).rows
+        now = clock.now()
+        added = seed_events(store, rows=rows, days=days, seed=seed, now=now, progress=progress).rows
+        steps = (lambda step: progress(added, step)) if progress is not None else None
+        installs_added = seed_installs(store, rows=rows, days=days, now=now, progress=steps).added
+    elif _lacks_install_base(store):  # events seeded before the install base existed: add it beside them
+        installs_added = seed_installs(store, rows=rows, days=days, now=clock.now()).added
     cabs: SeededCabs | None = None
     if events or not _has_cabs(db):
         if progress is not None:
             progress(added, "writing crash dump cabinets")
         cabs = seed_demo_cabs(db, blob_store_from_settings(settings, clock), store, clock.now())
-    return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS), cabs)
+    return DemoSeed(added, path, tuple(d.name for d in DEMO_PARTNERS), cabs, installs_added)
+
+
+def _lacks_install_base(store: EventStore) -> bool:
+    with store.reading(store.snapshot()) as con:
+        found = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {INSTALLS_VIEW} LIMIT 1)").fetchall()
+    return found[0][0] == 0
 
 
 def _has_cabs(db: Database) -> bool:

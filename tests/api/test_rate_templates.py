@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from driverlens.events import EventStore
-from driverlens.installs.seed import seed_installs
+from driverlens.installs.synthetic import synthetic_installs
 from tests.api.conftest import IHV
 from tests.api.helpers import created_id, error_targets, error_text, run_due_runs
 from tests.api.server import Server, prepare_data_dir, start_server
@@ -35,7 +35,7 @@ BODY: dict[str, Any] = {
 def rate_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("rates-api") / "var"
     partners = prepare_data_dir(data_dir, rows=4000)
-    seed_installs(EventStore(data_dir), days=31, now=datetime.now(UTC) + timedelta(days=1), seed=3)
+    synthetic_installs(EventStore(data_dir), days=31, now=datetime.now(UTC) + timedelta(days=1), seed=3)
     instance = start_server(data_dir, partners)
     yield instance
     instance.stop()

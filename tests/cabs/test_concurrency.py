@@ -1,7 +1,9 @@
 """Two uploads of the same cabinet at the same moment (PostgreSQL): one row, one blob, no error.
 
 Both look the file up, both find nothing, then both insert: the second insert hits the unique index.
-A barrier inside the look-up forces that interleaving every time. The broken variant turns the retry
+A barrier inside the write transaction's look-up forces that interleaving every time (the read-only
+look-up before the blob is stored does not wait: a barrier there let one upload commit before the other
+looked again, and the broken variant then saw no failure). The broken variant turns the retry
 off and must see the failure (and must not lose the blob the winner recorded).
 """
 
@@ -48,17 +50,27 @@ def test_same_cabinet_uploaded_twice_at_once(
     )
     barrier = threading.Barrier(2, timeout=20)
     waited: set[int] = set()
-    original = cab_repo.find_by_sha256
+    registering = threading.local()
+    original_find = cab_repo.find_by_sha256
+    original_register = collection._register
 
     def find_in_step(session: Any, digest: str) -> Cab | None:
-        found = original(session, digest)
+        found = original_find(session, digest)
         ident = threading.get_ident()
-        if ident not in waited and session.in_transaction() and found is None:
+        if getattr(registering, "active", False) and ident not in waited and found is None:
             waited.add(ident)
-            barrier.wait()  # both transactions have looked and seen nothing
+            barrier.wait()  # both write transactions have looked and seen nothing
         return found
 
+    def register_marked(*args: Any, **kwargs: Any) -> Any:
+        registering.active = True
+        try:
+            return original_register(*args, **kwargs)
+        finally:
+            registering.active = False
+
     monkeypatch.setattr(cab_repo, "find_by_sha256", find_in_step)
+    monkeypatch.setattr(collection, "_register", register_marked)
     if broken:
         monkeypatch.setattr(collection, "IntegrityError", _NeverRaised)
     results: list[Collected] = []

@@ -44,7 +44,7 @@ def stored_checksum(server: Server, report_id: int) -> tuple[str, int]:
 
 def test_templates_create_list_get_versions_edit_preview_delete(make_client: ClientFactory) -> None:
     client = make_client()
-    assert {"views", "reportPeriods"} <= set(client.dataset())
+    assert {"views", "reportPeriods", "freshness", "installBase"} <= set(client.dataset())
     first = client.create_template(ihv_template())
     second = client.create_template(COMMENTED)
     assert client.get_template(second).template["view"] == "IHVDriver"  # canonical spelling back

@@ -106,3 +106,35 @@ def test_claim_port_picks_a_free_port_and_refuses_a_taken_one() -> None:
             claim_port("127.0.0.1", first.getsockname()[1])
     finally:
         first.close()
+
+
+def test_demo_on_events_seeded_before_the_install_base_adds_an_install_base_covering_them(
+    settings: Settings,
+) -> None:
+    from driverlens.demo import seed_demo
+    from driverlens.events import event_store, seed_events
+    from driverlens.metadata.migrate import migrate
+
+    clock = SystemClock()
+    store = event_store(settings)
+    seed_events(store, rows=3000, days=30, seed=0, now=clock.now())  # as an older release left them
+    migrate(settings.metadata_url)
+    db = Database(settings.metadata_url)
+    try:
+        backfilled = seed_demo(settings, db, rows=3000, days=30, seed=0, clock=clock, events=False)
+        again = seed_demo(settings, db, rows=3000, days=30, seed=0, clock=clock, events=False)
+    finally:
+        db.dispose()
+    assert backfilled.installs_added > 0 and again.installs_added == 0
+    with store.reading(store.snapshot()) as con:
+        uncovered = con.execute(
+            """SELECT count(*) FROM (
+                 SELECT "FailureDate" AS d, "IhvPartner", "OemPartner", "DriverName", "DriverVersion",
+                        "OSVersion", count(DISTINCT "DeviceId") AS failing
+                 FROM failure_events GROUP BY ALL) e
+               LEFT JOIN install_base i ON i."InstallDate" = e.d AND i."IhvPartner" = e."IhvPartner"
+                 AND i."OemPartner" = e."OemPartner" AND i."DriverName" = e."DriverName"
+                 AND i."DriverVersion" = e."DriverVersion" AND i."OSVersion" = e."OSVersion"
+               WHERE e.d < current_date AND coalesce(i."DeviceCount", 0) < e.failing"""
+        ).fetchall()[0][0]
+    assert uncovered == 0, "every failing device must be among the installed ones"

@@ -16,7 +16,7 @@ from driverlens.compiler.spreadsheet import neutralise_formulas
 from driverlens.engines import DuckDBEngine, OutputFormat
 from driverlens.engines.spark_engine import SparkEngine, spark_session, stop_spark
 from driverlens.events import EventStore, seed_events
-from driverlens.installs.seed import seed_installs
+from driverlens.installs.synthetic import synthetic_installs
 from driverlens.templates import parse_template
 from tests.engines.test_spark import MASTER, _java_missing, _read_csv
 
@@ -71,7 +71,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DuckDBEn
         pytest.skip(reason)
     store = EventStore(tmp_path_factory.mktemp("spark-rates"))
     seed_events(store, rows=3000, days=30, seed=21, now=NOW)
-    seed_installs(store, days=30, now=NOW, seed=21)
+    synthetic_installs(store, days=30, now=NOW, seed=21)
     spark_session(MASTER)
     yield DuckDBEngine(store), SparkEngine(store, MASTER)
     stop_spark()

@@ -72,11 +72,12 @@ def test_retry_then_delivered(
     assert outcome(metrics, "delivered", "2xx") == 1
     assert value(text, "driverlens_callback_attempts_total", role="api") == 2
     assert value(text, "driverlens_callback_duration_seconds_count", role="api") == 2
-    # The delivered attempt waited 0.3 s for its answer: it is above the 0.25 s bucket, below 0.5 s.
-    assert value(text, "driverlens_callback_duration_seconds_bucket", le="0.25") == 1
-    assert value(text, "driverlens_callback_duration_seconds_bucket", le="0.5") == 2
+    # The delivered attempt waited 0.3 s for its answer, so it is never in the 0.25 s bucket; the quick 503
+    # is there unless a loaded machine stalls it (how long either takes beyond that is not asserted).
+    fast = value(text, "driverlens_callback_duration_seconds_bucket", le="0.25")
+    assert fast is not None and fast <= 1
     total = value(text, "driverlens_callback_duration_seconds_sum")
-    assert total is not None and 0.3 <= total < 2
+    assert total is not None and total >= 0.3
 
 
 def test_gave_up_by_status_class(

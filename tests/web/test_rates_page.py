@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from driverlens.events import EventStore
-from driverlens.installs.seed import seed_installs
+from driverlens.installs.synthetic import synthetic_installs
 from tests.api.server import Server, prepare_data_dir, start_server
 from tests.web.conftest import IHV, OEM, sign_in
 
@@ -19,7 +19,7 @@ from tests.web.conftest import IHV, OEM, sign_in
 def rates_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("web-rates") / "var"
     partners = prepare_data_dir(data_dir, rows=4000)
-    seed_installs(EventStore(data_dir), days=31, now=datetime.now(UTC) + timedelta(days=1), seed=5)
+    synthetic_installs(EventStore(data_dir), days=31, now=datetime.now(UTC) + timedelta(days=1), seed=5)
     instance = start_server(data_dir, partners)
     yield instance
     instance.stop()

@@ -44,7 +44,10 @@ def demo(
             )
         empty = store.count() == 0
         if empty:
-            typer.echo(f"seeding {rows:,} demo failure events into {settings.data_dir.resolve()} ...")
+            typer.echo(
+                f"seeding {rows:,} demo failure events and their install base into "
+                f"{settings.data_dir.resolve()} ..."
+            )
         with seed_progress_bar(rows) if empty else nullcontext() as progress:
             seeded = seed_demo(
                 settings, db, rows=rows, days=90, seed=0, clock=clock, events=empty, progress=progress

@@ -99,7 +99,9 @@ def purge(
 
 
 def seed(
-    demo: bool = typer.Option(False, "--demo", help="Create the demo partners and their events."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Create the demo partners, their events and the install base behind them."
+    ),
     rows: int = typer.Option(1_000_000, "--rows", min=0, help="Number of failure events to create."),
     days: int = typer.Option(90, "--days", min=1, help="Spread events over this many days before today."),
     seed_value: int = typer.Option(0, "--seed", help="Random seed; the same seed gives the same events."),
@@ -135,6 +137,7 @@ def seed(
     typer.echo(
         f"seeded {seeded.events_added} events in {seconds:.1f}s ({seeded.events_added / seconds:,.0f} rows/s)"
     )
+    typer.echo(f"install base: {seeded.installs_added} rows added")
     if seeded.cabs is not None:
         typer.echo(
             f"crash dumps: {seeded.cabs.cabinets} cabinets ({seeded.cabs.created} new), "

@@ -140,7 +140,8 @@ class DriverLensClient(CabMethods):
     # -- discovery ----------------------------------------------------------------------------
 
     def dataset(self) -> dict[str, Any]:
-        """Views, columns, operators, aggregates, report periods and limits."""
+        """Views, columns, operators, aggregates, report periods, limits, the events' ``freshness`` and
+        the caller's ``installBase`` (storeVersion, rows, oldestInstallDate, newestInstallDate)."""
         return dict(self._data("GET", f"{ANALYTICS}/dataset"))
 
     # -- templates ----------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from driverlens.catalog import PartnerKind
 from driverlens.clock import ensure_utc
+from driverlens.events import rollout
 from driverlens.events import vocabulary as voc
 from driverlens.events.demo import DEMO_PARTNERS, OTHER_IHVS, OTHER_OEMS
 from driverlens.events.schema import COLUMN_NAMES, create_table_sql, quoted, stored_value_sql
@@ -74,7 +75,7 @@ def _random_uuids(rng: np.random.Generator, n: int) -> npt.NDArray[np.uint8]:
 
 
 @dataclass(frozen=True)
-class _Vendor:
+class Vendor:
     """The owner of some drivers: a demo IHV partner or a vendor that is not a partner."""
 
     name: str
@@ -84,16 +85,16 @@ class _Vendor:
     share: float
 
 
-def _vendors() -> list[_Vendor]:
+def vendors() -> list[Vendor]:
     """Every driver vendor with its share of the events, in cluster-key (name) order."""
     demo = [p for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV]
     rest = 1.0 - sum(DEMO_IHV_SHARES.get(p.name, 0.0) for p in demo)
     other_p = voc.zipf(len(OTHER_IHVS), OTHER_IHV_ZIPF) * rest
     vendors = [
-        _Vendor(p.name, p.drivers, p.application_ids, p.submission_ids, DEMO_IHV_SHARES.get(p.name, 0.0))
+        Vendor(p.name, p.drivers, p.application_ids, p.submission_ids, DEMO_IHV_SHARES.get(p.name, 0.0))
         for p in demo
     ] + [
-        _Vendor(o.name, o.drivers, o.application_ids, o.submission_ids, float(share))
+        Vendor(o.name, o.drivers, o.application_ids, o.submission_ids, float(share))
         for o, share in zip(OTHER_IHVS, other_p, strict=True)
     ]
     return sorted((v for v in vendors if v.share > 0), key=lambda v: v.name)
@@ -106,7 +107,7 @@ class _Generator:
         self.rows, self.days = rows, days
         self.rng = np.random.default_rng(seed)
         self.today = np.datetime64(ensure_utc(now).date(), "D")
-        self.ihvs = _vendors()
+        self.ihvs = vendors()
         oem = next(p for p in DEMO_PARTNERS if p.kind is PartnerKind.OEM)
         self.oems = [oem.oem_names[0], *OTHER_OEMS]
         self.oem_partners = [oem.name, *OTHER_OEMS]
@@ -121,9 +122,7 @@ class _Generator:
         """
         self.pool = m
         self.salt = int(self.rng.integers(0, 1 << 62))
-        oem_p = np.concatenate(
-            ([DEMO_OEM_SHARE], voc.zipf(len(OTHER_OEMS), OTHER_OEM_ZIPF) * (1 - DEMO_OEM_SHARE))
-        )
+        oem_p = oem_shares()
         self.models = [(i, model) for i, o in enumerate(self.oems) for model in voc.oem_models(o)]
         self.per_oem = len(voc.MODEL_SERIES)
         self.archs, arch_p = voc.weights(voc.ARCHITECTURES)
@@ -134,7 +133,7 @@ class _Generator:
             "oem": np.cumsum(oem_p),
             "series": np.cumsum(voc.zipf(self.per_oem, 0.8)),
             "arch": np.cumsum(arch_p),
-            "os": np.cumsum(voc.weights(_os_pairs())[1]),
+            "os": np.cumsum(os_shares()),
             "market": np.cumsum(voc.weights(voc.MARKETS)[1]),
             "type": np.cumsum(voc.weights(voc.DEVICE_TYPES)[1]),
             "ring": np.cumsum(voc.weights(voc.FLIGHT_RINGS)[1]),
@@ -184,25 +183,22 @@ class _Generator:
         return out
 
     def chunks(self, chunk_rows: int = CHUNK_ROWS) -> Iterator[pa.Table]:
-        shares = np.array([v.share for v in self.ihvs])
-        counts = np.floor(shares / shares.sum() * self.rows).astype(np.int64)
-        counts[int(np.argmax(shares))] += self.rows - counts.sum()
+        counts = vendor_rows(self.ihvs, self.rows)
         offsets = np.arange(self.days, 0, -1)  # days before today, oldest first
-        dow = (self.today - offsets).astype("datetime64[D]").astype(np.int64) % 7  # 0 = Thursday
-        day_w = (1.0 + 0.004 * np.arange(self.days)) * np.where((dow == 2) | (dow == 3), 0.75, 1.0)
+        day_p = day_shares(self.today, self.days)
         for partner, n in zip(self.ihvs, counts, strict=True):
             if n == 0:
                 continue
-            per_day = self.rng.multinomial(int(n), day_w / day_w.sum())
+            per_day = self.rng.multinomial(int(n), day_p)
             day = np.repeat(self.today - offsets, per_day)  # sorted by date
             for start in range(0, int(n), chunk_rows):
                 yield self._chunk(partner, day[start : start + chunk_rows])
 
-    def _chunk(self, partner: _Vendor, day: npt.NDArray[np.datetime64]) -> pa.Table:
+    def _chunk(self, partner: Vendor, day: npt.NDArray[np.datetime64]) -> pa.Table:
         rng, n = self.rng, len(day)
         drivers = list(partner.drivers)
-        driver = rng.choice(len(drivers), size=n, p=voc.zipf(len(drivers), 1.0))
-        version = rng.choice(voc.VERSIONS_PER_DRIVER, size=n, p=voc.zipf(voc.VERSIONS_PER_DRIVER, 1.3))
+        driver = rng.choice(len(drivers), size=n, p=driver_shares(len(drivers)))
+        version = self._versions(drivers, driver, day)
         local_bucket = rng.choice(
             voc.BUCKETS_PER_DRIVER, size=n, p=voc.zipf(voc.BUCKETS_PER_DRIVER, BUCKET_ZIPF)
         )
@@ -263,9 +259,48 @@ class _Generator:
         }
         return pa.table(cols)
 
+    def _versions(
+        self, drivers: list[str], driver: npt.NDArray[np.int64], day: npt.NDArray[np.datetime64]
+    ) -> npt.NDArray[np.int64]:
+        """Each failure's driver version, drawn from the day's rollout (installed share x failure rate)."""
+        mix = np.stack([rollout.failure_mix(d, self.days)[0] for d in drivers])  # driver, day, version
+        t = self.days - (self.today - day.astype("datetime64[D]")).astype(np.int64)
+        cdf = np.cumsum(mix[driver, t], axis=1)
+        u = self.rng.random(len(day))[:, None] * cdf[:, -1:]
+        return np.minimum((u >= cdf).sum(axis=1), voc.VERSIONS_PER_DRIVER - 1).astype(np.int64)
 
-def _os_pairs() -> tuple[tuple[str, float], ...]:
-    return tuple((b[0], b[3]) for b in voc.OS_BUILDS)
+
+def vendor_rows(owners: list[Vendor], rows: int) -> npt.NDArray[np.int64]:
+    """Events of each vendor (``vendors()`` order) out of ``rows``."""
+    shares = np.array([v.share for v in owners])
+    counts = np.floor(shares / shares.sum() * rows).astype(np.int64)
+    counts[int(np.argmax(shares))] += rows - counts.sum()
+    return counts
+
+
+def day_shares(today: np.datetime64, days: int) -> npt.NDArray[np.float64]:
+    """Share of a vendor's events on each of the ``days`` days before ``today``, oldest first: a slow
+    rise, and quieter weekends."""
+    offsets = np.arange(days, 0, -1)
+    dow = (today - offsets).astype("datetime64[D]").astype(np.int64) % 7  # 0 = Thursday
+    day_w = (1.0 + 0.004 * np.arange(days)) * np.where((dow == 2) | (dow == 3), 0.75, 1.0)
+    return np.asarray(day_w / day_w.sum(), dtype=np.float64)
+
+
+def driver_shares(drivers: int) -> npt.NDArray[np.float64]:
+    """Share of a vendor's events on each of its drivers (most failing first)."""
+    return voc.zipf(drivers, 1.0)
+
+
+def oem_shares() -> npt.NDArray[np.float64]:
+    """Share of devices made by each maker, the demo OEM first then ``OTHER_OEMS``."""
+    rest = voc.zipf(len(OTHER_OEMS), OTHER_OEM_ZIPF) * (1 - DEMO_OEM_SHARE)
+    return np.concatenate(([DEMO_OEM_SHARE], rest))
+
+
+def os_shares() -> npt.NDArray[np.float64]:
+    """Share of devices on each OS build of ``vocabulary.OS_BUILDS``."""
+    return voc.weights(tuple((b[0], b[3]) for b in voc.OS_BUILDS))[1]
 
 
 def _staging_select(source: str, *, stored: bool = False) -> str:

@@ -128,6 +128,25 @@ def ingest_installs(
     )
 
 
+def commit_rows(
+    store: EventStore,
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    *,
+    batch_id: str,
+    origin: str,
+    replace: bool = False,
+) -> tuple[int, int, int | None]:
+    """Commit the rows of table ``source`` on ``con`` (the table's columns, one row per key) like a file
+    load: (keys added, keys replaced, committed version or None when nothing changed)."""
+    cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE installs_new AS SELECT {cols}, {literal(origin)} AS __file, "
+        f"row_number() OVER (ORDER BY {_KEY_SQL}) AS __line FROM {source}"
+    )
+    return _commit(store.installs, con, batch_id, replace=replace)
+
+
 def _create_batch_sql() -> str:
     cols = ", ".join(f"{quoted(c)} {COLUMN_TYPES[c].duckdb_type}" for c in COLUMN_NAMES)
     return f"CREATE TABLE {_BATCH} ({cols}, __file VARCHAR, __line BIGINT)"

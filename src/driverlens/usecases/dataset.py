@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from driverlens.catalog import AGGREGATE_FUNCTIONS, OPERATORS, REPORT_PERIODS, View, columns_of
+from driverlens.auth.principal import Principal
+from driverlens.catalog import AGGREGATE_FUNCTIONS, OPERATORS, OWNER_COLUMNS, REPORT_PERIODS, View, columns_of
 from driverlens.catalog.rates import (
     COMPARE_COLUMNS,
     GROUP_COLUMNS,
@@ -14,6 +15,9 @@ from driverlens.catalog.rates import (
     RATE_FUNCTION,
     RateColumnInfo,
 )
+from driverlens.events.lake import Snapshot
+from driverlens.events.store import EventStore
+from driverlens.installs import table as installs
 from driverlens.templates import MAX_DEPTH, MAX_IN_VALUES, MAX_ITEMS, MAX_PROJECTION, MAX_VALUE_LENGTH
 from driverlens.usecases import schedule_input
 from driverlens.usecases.preview import PREVIEW_MAX_ROWS
@@ -65,7 +69,27 @@ def freshness(version: int, newest_event: datetime | None) -> dict[str, Any]:
     }
 
 
-def dataset_description(max_body_bytes: int, fresh: dict[str, Any] | None = None) -> dict[str, Any]:
+def install_base(store: EventStore, caller: Principal, snapshot: Snapshot) -> dict[str, Any]:
+    """The caller's rows of the install base bound with ``snapshot``, scoped like its events: the
+    table's version, how many rows and which days they cover (``rows`` 0 and null days when none)."""
+    owner = installs.quoted(OWNER_COLUMNS[caller.kind.view])
+    day = installs.quoted(installs.DATE_COLUMN)
+    with store.reading(snapshot) as con:
+        rows, oldest, newest = con.execute(
+            f"SELECT count(*), min({day}), max({day}) FROM {installs.VIEW} WHERE {owner} = ?",
+            [caller.partner_name],
+        ).fetchall()[0]
+    return {
+        "storeVersion": snapshot.install_base_version,
+        "rows": int(rows),
+        "oldestInstallDate": oldest.isoformat() if oldest is not None else None,
+        "newestInstallDate": newest.isoformat() if newest is not None else None,
+    }
+
+
+def dataset_description(
+    max_body_bytes: int, fresh: dict[str, Any] | None = None, install_base: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Views and their columns, operators, aggregates, report periods and limits (from the catalogue)."""
     views = [
         {
@@ -109,4 +133,5 @@ def dataset_description(max_body_bytes: int, fresh: dict[str, Any] | None = None
             "maxBodyBytes": max_body_bytes,
         },
         **({"freshness": fresh} if fresh is not None else {}),
+        **({"installBase": install_base} if install_base is not None else {}),
     }

@@ -14,7 +14,7 @@ from driverlens.api.envelope import ok
 from driverlens.api.schemas import TEMPLATE_SCHEMA, Envelope, PreviewOut, errors, json_body_doc
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
-from driverlens.usecases.dataset import dataset_description, freshness
+from driverlens.usecases.dataset import dataset_description, freshness, install_base
 from driverlens.usecases.preview import PREVIEW_MAX_ROWS, preview_template
 
 router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
@@ -29,7 +29,8 @@ router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
 async def dataset(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
     snapshot = await run_in_threadpool(ctx.events.snapshot)
     fresh = freshness(snapshot.version, snapshot.newest_event)
-    return ok(dataset_description(ctx.settings.max_body_bytes, fresh))
+    installs = await run_in_threadpool(install_base, ctx.events, caller, snapshot)
+    return ok(dataset_description(ctx.settings.max_body_bytes, fresh, installs))
 
 
 @router.post(
