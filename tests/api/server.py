@@ -20,6 +20,7 @@ from driverlens.cabs.seeding import seed_demo_cabs
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
 from driverlens.events.demo import DEMO_PARTNERS
+from driverlens.installs.seed import seed_installs
 from driverlens.metadata.database import Database
 from driverlens.metadata.migrate import migrate
 
@@ -87,10 +88,11 @@ def free_port() -> int:
 
 
 def prepare_data_dir(
-    data_dir: Path, *, rows: int = 20_000, blobs: BlobStore | None = None
+    data_dir: Path, *, rows: int = 20_000, blobs: BlobStore | None = None, install_base: bool = False
 ) -> dict[str, Creds]:
     """Migrate, create the demo partners (plus one extra IHV with no data) and clients, seed events and
-    CABs (into ``blobs``, by default the local store in the data dir)."""
+    CABs (into ``blobs``, by default the local store in the data dir), and the demo install base behind
+    the events if asked."""
     data_dir.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{(data_dir / 'metadata.db').resolve()}"
     migrate(url)
@@ -115,7 +117,10 @@ def prepare_data_dir(
     finally:
         db.dispose()
     store = EventStore(data_dir)
-    seed_events(store, rows=rows, days=30, seed=7, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    seed_events(store, rows=rows, days=30, seed=7, now=now)
+    if install_base:
+        seed_installs(store, rows=rows, days=30, now=now)
     db = Database(url)
     try:
         seed_demo_cabs(db, blobs or LocalBlobStore(data_dir / "blobs"), store, datetime.now(UTC))

@@ -85,8 +85,8 @@ def test_discovery_lists_the_rate_measure_and_its_columns(rate_server: Server) -
     (rate,) = [a for a in dataset["aggregateFunctions"] if a["name"] == "FAILURERATE"]
     assert rate["example"] == RATE
     assert [c["name"] for c in rate["outputColumns"]][:3] == [
-        "FailingDevices",
-        "InstalledDevices",
+        "FailingDeviceDays",
+        "InstalledDeviceDays",
         "FailureRate",
     ]
     assert "Regressed" in [c["name"] for c in rate["compareVersionsColumns"]]
@@ -146,7 +146,7 @@ def test_a_scheduled_rate_report_runs_and_its_file_equals_the_recomputation(rate
     due = start.date()
     window = (due - timedelta(days=30), due)
     want = oracle.expected_rows(BODY, events, installs, report_id, partner=IHV, window=window)
-    assert header[:4] == ["DriverName", "DriverVersion", "FailingDevices", "InstalledDevices"]
+    assert header[:4] == ["DriverName", "DriverVersion", "FailingDeviceDays", "InstalledDeviceDays"]
     assert len(body) == len(want) > 5
     got = [
         tuple(_typed(text, like) for text, like in zip(row, expected, strict=True))

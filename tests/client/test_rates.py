@@ -40,8 +40,8 @@ def test_the_sdk_creates_and_previews_a_rate_template(make_client: ClientFactory
     assert preview.columns[:5] == [
         "DriverName",
         "DriverVersion",
-        "FailingDevices",
-        "InstalledDevices",
+        "FailingDeviceDays",
+        "InstalledDeviceDays",
         "FailureRate",
     ]
     assert preview.rows and preview.columns[-1] == "Regressed"

@@ -1,10 +1,11 @@
 """Generated events and install base rows, and failure-rate reports recomputed from them in plain Python.
 
 The oracle shares nothing with ``compiler.rates`` but the documented definitions (``docs/templates.md``,
-"Failure rates"): distinct failing devices per group, the largest daily install count of the group over
-the window, the denominator raised to the failing devices when the install base counts fewer (null when
-it counts none), the Wilson interval in the documented order of operations, and the previous version by
-dotted numeric order then text.
+"Failure rates"): failing device-days per group (distinct devices failing each day, summed over the
+days), installed device-days (the install base's daily counts summed over the window), the denominator
+raised to the failing device-days when the install base counts fewer (null when it counts none), the
+Wilson interval in the documented order of operations, and the previous version by dotted numeric order
+then text.
 """
 
 from __future__ import annotations
@@ -135,7 +136,11 @@ def random_template(rng: random.Random) -> dict[str, Any]:
         body["condition"] = _random_condition(rng)
     if rng.random() < 0.4:
         aggregation["condition"] = _random_having(rng, compare)
-    outputs = [p for p in projection if p != "ReportId"] + ["FailingDevices", "FailureRate", "FailureRateLow"]
+    outputs = [p for p in projection if p != "ReportId"] + [
+        "FailingDeviceDays",
+        "FailureRate",
+        "FailureRateLow",
+    ]
     outputs += others + (["RateRatio", "Regressed", "PreviousVersion"] if compare else [])
     if rng.random() < 0.7:
         picked = rng.sample(outputs, rng.randint(1, 2))
@@ -170,8 +175,8 @@ def _random_condition(rng: random.Random) -> dict[str, Any]:
 def _random_having(rng: random.Random, compare: bool) -> dict[str, Any]:
     options = [
         {"attribute": "FailureRate", "operator": "GT", "value": rng.choice((0, 0.05, 0.2))},
-        {"attribute": "FailingDevices", "operator": "GTE", "value": rng.randint(1, 4)},
-        {"attribute": "InstalledDevices", "operator": "LT", "value": rng.randint(5, 300)},
+        {"attribute": "FailingDeviceDays", "operator": "GTE", "value": rng.randint(1, 4)},
+        {"attribute": "InstalledDeviceDays", "operator": "LT", "value": rng.randint(5, 300)},
     ]
     if compare:
         options.append({"attribute": "Regressed", "operator": "EQ", "value": rng.choice((True, False))})
@@ -262,7 +267,7 @@ def expected_rows(
     aggregates = body["aggregation"]["aggregatedColumns"]
     compare = bool(body["aggregation"].get("compareVersions"))
 
-    failing: dict[tuple[Any, ...], set[uuid.UUID]] = defaultdict(set)
+    failing: dict[tuple[Any, ...], set[tuple[uuid.UUID, date]]] = defaultdict(set)
     extra: dict[tuple[Any, ...], list[Row]] = defaultdict(list)
     for e in events:
         if e["IhvPartner"] != partner or not start <= e["FailureDate"] < end:
@@ -270,7 +275,7 @@ def expected_rows(
         if not _all(condition, e, lambda _a: True):
             continue
         key = tuple(e[k] for k in keys)
-        failing[key].add(e["DeviceId"])
+        failing[key].add((e["DeviceId"], e["FailureDate"]))
         extra[key].append(e)
     daily: dict[tuple[Any, ...], dict[date, int]] = defaultdict(lambda: defaultdict(int))
     for i in installs:
@@ -289,8 +294,8 @@ def expected_rows(
         row: Row = dict(zip(keys, key, strict=True))
         row["ReportId"] = report_id
         k = len(failing.get(key, set()))
-        n = max(daily[key].values()) if daily.get(key) else 0
-        row["FailingDevices"], row["InstalledDevices"] = k, n
+        n = sum(daily[key].values()) if daily.get(key) else 0
+        row["FailingDeviceDays"], row["InstalledDeviceDays"] = k, n
         row["FailureRate"], row["FailureRateLow"], row["FailureRateHigh"] = wilson(k, n)
         group_events = extra.get(key, [])
         row["SUM(EventCount)"] = sum(e["EventCount"] for e in group_events) if group_events else None
@@ -320,8 +325,8 @@ def _compare(rows: list[Row], keys: list[str]) -> None:
         for r in members:
             r["PreviousVersion"] = previous["DriverVersion"] if previous else None
             for name in (
-                "FailingDevices",
-                "InstalledDevices",
+                "FailingDeviceDays",
+                "InstalledDeviceDays",
                 "FailureRate",
                 "FailureRateLow",
                 "FailureRateHigh",
@@ -345,11 +350,11 @@ def _sorted(rows: list[Row], orderby: Sequence[dict[str, Any]], keys: list[str])
     return rows
 
 
-RATE = ["FailingDevices", "InstalledDevices", "FailureRate", "FailureRateLow", "FailureRateHigh"]
+RATE = ["FailingDeviceDays", "InstalledDeviceDays", "FailureRate", "FailureRateLow", "FailureRateHigh"]
 COMPARE = [
     "PreviousVersion",
-    "PreviousFailingDevices",
-    "PreviousInstalledDevices",
+    "PreviousFailingDeviceDays",
+    "PreviousInstalledDeviceDays",
     "PreviousFailureRate",
     "PreviousFailureRateLow",
     "PreviousFailureRateHigh",

@@ -79,7 +79,7 @@ def test_bounds_at_the_edges() -> None:
 def _events_and_installs(
     versions: dict[str, tuple[int, int]], seed: int
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per version (installed devices, failing devices), spread over the window's seven days."""
+    """Per version (installed devices per day, failing devices), spread over the window's seven days."""
     rng = random.Random(seed)
     events: list[dict[str, Any]] = []
     installs: list[dict[str, Any]] = []
@@ -100,7 +100,7 @@ def _events_and_installs(
                 }
             )
         for i, device in enumerate(devices):
-            for _ in range(rng.randint(1, 3)):  # a device failing several times counts once
+            for _ in range(rng.randint(1, 3)):  # several failures on one day count once
                 events.append(
                     {
                         "EventId": f"{version}-{i}-{len(events)}",
@@ -149,7 +149,12 @@ def test_a_seeded_regression_is_flagged_and_a_flat_version_is_not() -> None:
     assert rows["31.1.0"]["Regressed"] is True
     assert 2.5 < rows["31.1.0"]["RateRatio"] < 3.5
     assert [v for v, r in rows.items() if r["Regressed"]] == ["31.1.0"]
-    assert rows["31.0.10"]["FailingDevices"] == 62 and rows["31.0.10"]["InstalledDevices"] == 6000
+    # Device-days: a device once per day it failed (several events that day count once), installs summed.
+    device_days = {(e["DeviceId"], e["FailureDate"]) for e in events if e["DriverVersion"] == "31.0.10"}
+    installed = sum(i["DeviceCount"] for i in installs if i["DriverVersion"] == "31.0.10")
+    assert len({d for d, _ in device_days}) == 62 and len(device_days) > 62
+    assert rows["31.0.10"]["FailingDeviceDays"] == len(device_days)
+    assert rows["31.0.10"]["InstalledDeviceDays"] == installed > 6 * 6000
     assert [tuple(r) for r in con.execute(query.sql()).fetchall()] == oracle.expected_rows(
         body, events, installs, 0
     )

@@ -47,7 +47,7 @@ TEMPLATES: dict[str, dict[str, Any]] = {
             compareVersions=True,
             condition={
                 "or": [
-                    {"attribute": "FailureRate", "operator": "GT", "value": 0.05},
+                    {"attribute": "FailureRate", "operator": "GT", "value": 0.002},
                     {"attribute": "Regressed", "operator": "EQ", "value": True},
                 ]
             },

@@ -1,8 +1,8 @@
 """The demo install base agrees with the demo events: failing devices are a subset of installed ones, and
 failures per installed device are flat across versions except where a version regressed.
 
-Figures come from the seeded tables themselves (the install base's Parquet files, the event view), not
-from any report template.
+Figures come from the seeded tables themselves (the install base's Parquet files, the event view), and
+last through the failure-rate query the dashboard's Rates page runs.
 """
 
 from __future__ import annotations
@@ -14,10 +14,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from driverlens.auth.principal import Principal
+from driverlens.catalog import PartnerKind
+from driverlens.engines.factory import engine_for
 from driverlens.events import EventStore, seed_events
 from driverlens.events import vocabulary as voc
+from driverlens.events.demo import DEMO_PARTNERS
 from driverlens.events.rollout import DEMO_REGRESSIONS
 from driverlens.installs.seed import seed_installs
+from driverlens.settings import Settings
+from driverlens.usecases.glance import Filters
+from driverlens.usecases.version_rates import version_rates
 
 ROWS = 60_000
 DAYS = 30
@@ -150,3 +157,21 @@ def test_seeding_more_events_raises_counts_and_never_lowers_one(tmp_path: Path) 
 def _counts(store: EventStore) -> list[tuple[tuple[object, ...], int]]:
     rows = _joined(store).execute(f'SELECT {KEY}, "DeviceCount" FROM installs').fetchall()
     return [(tuple(r[:-1]), int(r[-1])) for r in rows]
+
+
+def test_the_rates_page_query_flags_exactly_the_seeded_regressions(
+    seeded: EventStore, tmp_path: Path
+) -> None:
+    """Through FAILURERATE with compareVersions on the real engine, as the dashboard and a scheduled
+    report compute it: every demo IHV's versions, and only the seeded ones regressed."""
+    engine = engine_for(Settings(data_dir=tmp_path), seeded)
+    flagged: set[tuple[str | None, str | None]] = set()
+    compared = 0
+    for partner in (p for p in DEMO_PARTNERS if p.kind is PartnerKind.IHV):
+        caller = Principal(1, partner.name, partner.kind, partner.tenant_id, "client")
+        rates = version_rates(engine, caller, NOW, DAYS, Filters(None, None, None), timeout_s=120)
+        compared += sum(r.previous_version is not None for r in rates.rows)
+        flagged |= {(r.driver, r.version) for r in rates.regressed}
+    print(f"versions compared with their predecessor: {compared}, flagged: {sorted(flagged)}")
+    assert compared >= 10
+    assert flagged == {(r.driver, r.version) for r in DEMO_REGRESSIONS}

@@ -21,7 +21,7 @@ OEM = "Northwind Systems"
 @pytest.fixture(scope="session")
 def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data_dir = tmp_path_factory.mktemp("web") / "var"
-    partners: dict[str, Creds] = prepare_data_dir(data_dir)
+    partners: dict[str, Creds] = prepare_data_dir(data_dir, install_base=True)
     # The tests play a TLS-terminating proxy on 127.0.0.1 (X-Forwarded-Proto), so the server trusts it.
     instance = start_server(data_dir, partners, {"DRIVERLENS_TRUSTED_PROXIES": "127.0.0.1/32"}, worker=True)
     yield instance

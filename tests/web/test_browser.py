@@ -162,7 +162,20 @@ def test_partner_journey(context: Any, web_server: Server, screenshots_dir: Path
     shoot(page, screenshots_dir, "bucket")
     page.get_by_role("navigation").get_by_role("link", name="Dataset").click()
     assert page.get_by_role("heading", name="IHVDriver (yours)").count() == 1
+    assert "rows from" in page.locator("#your-data").inner_text()  # the demo install base is there
     shoot(page, screenshots_dir, "dataset")
+
+    # Failure rates per version, reached from the dataset page: each rate inside its interval.
+    page.get_by_role("link", name="failure rates per version").click()
+    page.wait_for_url(re.compile(r"/ui/rates"))
+    rates = page.locator("#rates tbody tr")
+    assert rates.count() > 3
+    for cells in (rates.nth(i).locator("td").all_inner_texts() for i in range(rates.count())):
+        if cells[4].endswith("%"):
+            low, high = (float(x.strip().rstrip("%")) for x in cells[5].split("–"))
+            assert low <= float(cells[4].rstrip("%")) <= high, cells
+    assert page.get_by_role("heading", name="Regressed versions").count() == 1
+    shoot(page, screenshots_dir, "rates")
 
     # A form posted without this session's CSRF token is refused.
     status = page.evaluate(

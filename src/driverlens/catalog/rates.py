@@ -1,7 +1,8 @@
 """The failure-rate measure: its template spelling, the columns it outputs and the groups it allows.
 
-``FAILURERATE(DeviceId)`` in ``aggregation.aggregatedColumns`` divides the distinct failing devices of a
-group by the devices the install base says ran it (``driverlens.installs``); ``"compareVersions": true``
+``FAILURERATE(DeviceId)`` in ``aggregation.aggregatedColumns`` divides a group's failing device-days (each
+device counted once per day it failed) by the device-days the install base says ran it
+(``driverlens.installs``): the share of running devices that fail on a day; ``"compareVersions": true``
 in the ``aggregation`` block adds the rate of the version each driver version replaces. The compiler
 (``compiler.rates``), the template parser (``templates.rates``) and discovery all read this module.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 RATE_FUNCTION = "FAILURERATE"
-RATE_COLUMN = "DeviceId"  # the only column FAILURERATE takes: failing devices are counted distinct
+RATE_COLUMN = "DeviceId"  # the only column FAILURERATE takes: failing devices are counted distinct per day
 RATE_EXPRESSION = f"{RATE_FUNCTION}({RATE_COLUMN})"
 COMPARE_KEY = "compareVersions"
 VERSION_COLUMN = "DriverVersion"
@@ -44,20 +45,32 @@ class RateColumnInfo:
 
 
 RATE_COLUMNS: tuple[RateColumnInfo, ...] = (
-    RateColumnInfo("FailingDevices", RateKind.INTEGER, "Distinct devices with a failure in the group."),
     RateColumnInfo(
-        "InstalledDevices",
+        "FailingDeviceDays",
         RateKind.INTEGER,
-        "Devices running the group: the largest daily install count of the group over the window.",
+        "Devices with a failure in the group, counted once for each day they failed.",
     ),
-    RateColumnInfo("FailureRate", RateKind.FRACTION, "FailingDevices / InstalledDevices."),
+    RateColumnInfo(
+        "InstalledDeviceDays",
+        RateKind.INTEGER,
+        "Devices running the group, summed over the days of the window (the install base's daily counts).",
+    ),
+    RateColumnInfo(
+        "FailureRate",
+        RateKind.FRACTION,
+        "FailingDeviceDays / InstalledDeviceDays: the share of running devices failing on a day.",
+    ),
     RateColumnInfo("FailureRateLow", RateKind.FRACTION, "Lower bound of the 95% Wilson interval."),
     RateColumnInfo("FailureRateHigh", RateKind.FRACTION, "Upper bound of the 95% Wilson interval."),
 )
 COMPARE_COLUMNS: tuple[RateColumnInfo, ...] = (
     RateColumnInfo("PreviousVersion", RateKind.TEXT, "The version this one replaces (version order)."),
-    RateColumnInfo("PreviousFailingDevices", RateKind.INTEGER, "FailingDevices of the previous version."),
-    RateColumnInfo("PreviousInstalledDevices", RateKind.INTEGER, "InstalledDevices of the previous version."),
+    RateColumnInfo(
+        "PreviousFailingDeviceDays", RateKind.INTEGER, "FailingDeviceDays of the previous version."
+    ),
+    RateColumnInfo(
+        "PreviousInstalledDeviceDays", RateKind.INTEGER, "InstalledDeviceDays of the previous version."
+    ),
     RateColumnInfo("PreviousFailureRate", RateKind.FRACTION, "FailureRate of the previous version."),
     RateColumnInfo("PreviousFailureRateLow", RateKind.FRACTION, "FailureRateLow of the previous version."),
     RateColumnInfo("PreviousFailureRateHigh", RateKind.FRACTION, "FailureRateHigh of the previous version."),

@@ -12,11 +12,17 @@ from typing import Any
 RATE = "FAILURERATE(DeviceId)"
 #: Columns a failure-rate template may group by (those the install base has), and ReportId.
 GROUP_COLUMNS = ("DriverName", "DriverVersion", "OSVersion", "FailureDate", "ReportId")
-RATE_COLUMNS = ("FailingDevices", "InstalledDevices", "FailureRate", "FailureRateLow", "FailureRateHigh")
+RATE_COLUMNS = (
+    "FailingDeviceDays",
+    "InstalledDeviceDays",
+    "FailureRate",
+    "FailureRateLow",
+    "FailureRateHigh",
+)
 COMPARE_COLUMNS = (
     "PreviousVersion",
-    "PreviousFailingDevices",
-    "PreviousInstalledDevices",
+    "PreviousFailingDeviceDays",
+    "PreviousInstalledDeviceDays",
     "PreviousFailureRate",
     "PreviousFailureRateLow",
     "PreviousFailureRateHigh",

@@ -1,12 +1,13 @@
 """Failure-rate templates -> one SQLGlot SELECT of CTEs over the events and the install base.
 
-``FAILURERATE(DeviceId)`` (``catalog.rates``): per group, distinct failing devices over the window
-(from the events view, scoped and filtered like any report) divided by the installed devices (from
-``install_base``: the largest daily device count of the group over the window, since each day of the
-install base counts the same devices again). The two sides are joined on the group keys (full outer
-join: a group with installs and no failure has rate 0, a failing group missing from the install base has
-no rate). ``compareVersions`` adds, with a window function, the row of the version each driver version
-replaces in version order.
+``FAILURERATE(DeviceId)`` (``catalog.rates``): per group, failing device-days over the window (the
+distinct (device, day) pairs of the events view, scoped and filtered like any report) divided by the
+installed device-days (from ``install_base``: its daily device counts summed over the window). Both sides
+count a device once for each day it ran, so the rate is the share of running devices that fail on a day,
+whatever part of the window a version was installed for. The two sides are joined on the group keys (full
+outer join: a group with installs and no failure has rate 0, a failing group missing from the install
+base has no rate). ``compareVersions`` adds, with a window function, the row of the version each driver
+version replaces in version order.
 
 CTEs, in order: ``failing`` (events), ``installs_daily`` and ``installs`` (install base), ``counted``
 (joined, the denominator as a double), ``measured`` (rate and Wilson interval), ``compared`` (with
@@ -47,7 +48,7 @@ VERSION_PARTS = 4
 _DAILY = "DailyDevices"
 _DAY = "Day"
 _N = "_n"  # the denominator, a double; null when the install base has no device for the group
-_K = "_k"  # FailingDevices as a double
+_K = "_k"  # FailingDeviceDays as a double
 _P = "_p"  # the rate
 
 
@@ -97,7 +98,7 @@ def compile_rate_template(
 
 
 def _failing(template: Template, scope: Scope, window: DataWindow, keys: list[Column]) -> exp.Select:
-    """Distinct failing devices (and the template's other aggregates) per group, from the events."""
+    """Failing device-days (and the template's other aggregates) per group, from the events."""
     filters: list[exp.Expr] = [
         exp.EQ(this=_column(OWNER_COLUMNS[template.view]), expression=exp.Literal.string(scope.partner)),
         exp.GTE(this=_column(DATE_COLUMN), expression=_date(window.start)),
@@ -105,9 +106,9 @@ def _failing(template: Template, scope: Scope, window: DataWindow, keys: list[Co
     ]
     if template.condition is not None:
         filters.append(_condition(template.condition))
-    devices = exp.Count(this=exp.Distinct(expressions=[_column("DeviceId")]))
+    device_days = exp.Count(this=exp.Distinct(expressions=[_column("DeviceId"), _column(DATE_COLUMN)]))
     outputs: list[exp.Expr] = [_alias(_column(c.name), c.name) for c in keys]
-    outputs.append(_alias(devices, "FailingDevices"))
+    outputs.append(_alias(device_days, "FailingDeviceDays"))
     outputs += [_alias(_output_aggregate(a), a.name) for a in template.aggregates]
     clauses: dict[str, exp.Expr] = {
         "from_": exp.From(this=exp.Table(this=_identifier(EVENTS_TABLES[template.view]))),
@@ -134,7 +135,7 @@ def _installs_daily(template: Template, scope: Scope, window: DataWindow, keys: 
     outputs: list[exp.Expr] = [_alias(_column(GROUP_COLUMNS[c.name]), c.name) for c in keys]
     outputs.append(_alias(day.copy(), _DAY))
     total = exp.Sum(this=_column(install_table.COUNT_COLUMN))
-    outputs.append(_alias(exp.Cast(this=total, to=_data_type("BIGINT")), _DAILY))
+    outputs.append(_alias(_bigint(total), _DAILY))
     group = [_column(GROUP_COLUMNS[c.name]) for c in keys if GROUP_COLUMNS[c.name] != day.name]
     group.append(day.copy())
     return exp.Select(
@@ -178,10 +179,10 @@ def _install_item(item: Predicate | Condition) -> exp.Expr | None:
 
 
 def _installs(key_names: list[str]) -> exp.Select:
-    """Installed devices per group: the largest daily count over the window (a device is counted once
-    per day it ran, so summing days would count it again every day)."""
+    """Installed device-days per group: the daily counts summed over the window, as the events side
+    counts a device once for each day it failed."""
     outputs: list[exp.Expr] = [_alias(_name(n), n) for n in key_names]
-    outputs.append(_alias(exp.Max(this=_name(_DAILY)), "InstalledDevices"))
+    outputs.append(_alias(_bigint(exp.Sum(this=_name(_DAILY))), "InstalledDeviceDays"))
     clauses: dict[str, exp.Expr] = {"from_": exp.From(this=_table("installs_daily"))}
     if key_names:
         clauses["group"] = exp.Group(expressions=[_name(n) for n in key_names])
@@ -191,17 +192,17 @@ def _installs(key_names: list[str]) -> exp.Select:
 def _counted(template: Template, key_names: list[str]) -> exp.Select:
     """Failing and installed devices side by side, and the denominator as a double.
 
-    The denominator is InstalledDevices, or FailingDevices when the install base counts fewer devices
+    The denominator is InstalledDeviceDays, or FailingDeviceDays when the install base counts fewer devices
     than failed (inconsistent data: the rate is then 1, never above); null when it counts none.
     """
     failing, installs = "f", "i"
     outputs: list[exp.Expr] = [
         _alias(exp.Coalesce(this=_name(n, failing), expressions=[_name(n, installs)]), n) for n in key_names
     ]
-    k = exp.Coalesce(this=_name("FailingDevices", failing), expressions=[exp.Literal.number(0)])
-    installed = exp.Coalesce(this=_name("InstalledDevices", installs), expressions=[exp.Literal.number(0)])
-    outputs.append(_alias(k, "FailingDevices"))
-    outputs.append(_alias(installed, "InstalledDevices"))
+    k = exp.Coalesce(this=_name("FailingDeviceDays", failing), expressions=[exp.Literal.number(0)])
+    installed = exp.Coalesce(this=_name("InstalledDeviceDays", installs), expressions=[exp.Literal.number(0)])
+    outputs.append(_alias(k, "FailingDeviceDays"))
+    outputs.append(_alias(installed, "InstalledDeviceDays"))
     for aggregate in template.aggregates:
         outputs.append(_alias(_aggregate_value(aggregate, failing), aggregate.name))
     denominator = exp.Case(
@@ -237,7 +238,7 @@ def _measured(template: Template, key_names: list[str]) -> exp.Select:
     denominator gives null everywhere: GREATEST and LEAST would skip the null)."""
     n, k = _name(_N), _name(_K)
     p = exp.Div(this=k, expression=n.copy(), typed=False, safe=False)
-    carried = [*key_names, "FailingDevices", "InstalledDevices", *(a.name for a in template.aggregates)]
+    carried = [*key_names, "FailingDeviceDays", "InstalledDeviceDays", *(a.name for a in template.aggregates)]
     low, high = wilson(p.copy(), n.copy())
     inner = exp.Select(
         expressions=[
@@ -322,8 +323,8 @@ def version_parts(version: exp.Expr) -> list[exp.Expr]:
 
 _PREVIOUS = (
     ("PreviousVersion", VERSION_COLUMN),
-    ("PreviousFailingDevices", "FailingDevices"),
-    ("PreviousInstalledDevices", "InstalledDevices"),
+    ("PreviousFailingDeviceDays", "FailingDeviceDays"),
+    ("PreviousInstalledDeviceDays", "InstalledDeviceDays"),
     ("PreviousFailureRate", "FailureRate"),
     ("PreviousFailureRateLow", "FailureRateLow"),
     ("PreviousFailureRateHigh", "FailureRateHigh"),
@@ -366,7 +367,13 @@ def _compared(template: Template, key_names: list[str]) -> exp.Select:
 
 
 def _measured_names(template: Template, key_names: list[str]) -> list[str]:
-    rate_own = ["FailingDevices", "InstalledDevices", "FailureRate", "FailureRateLow", "FailureRateHigh"]
+    rate_own = [
+        "FailingDeviceDays",
+        "InstalledDeviceDays",
+        "FailureRate",
+        "FailureRateLow",
+        "FailureRateHigh",
+    ]
     return [*key_names, *rate_own, *(a.name for a in template.aggregates)]
 
 
@@ -406,6 +413,10 @@ def _output_item(item: Predicate | Condition) -> exp.Expr:
     if item.operator is Operator.IN:
         return exp.In(this=target, expressions=literals)
     return _COMPARISONS[item.operator](this=target, expression=literals[0])
+
+
+def _bigint(node: exp.Expr) -> exp.Expr:
+    return exp.Cast(this=node, to=_data_type("BIGINT"))
 
 
 def _double(node: exp.Expr) -> exp.Expr:

@@ -1,6 +1,6 @@
 """Failure rates in a template: ``FAILURERATE(DeviceId)`` and ``aggregation.compareVersions``.
 
-The measure divides distinct failing devices by the install base (``catalog.rates``), so a rate report
+The measure divides failing device-days by the install base (``catalog.rates``), so a rate report
 may group only by columns the install base has; each problem is reported with its path, like the rest
 of the template.
 """

@@ -88,7 +88,7 @@ def install_base(store: EventStore, caller: Principal, snapshot: Snapshot) -> di
 
 
 def dataset_description(
-    max_body_bytes: int, fresh: dict[str, Any] | None = None, install_base: dict[str, Any] | None = None
+    max_body_bytes: int, fresh: dict[str, Any], install_base: dict[str, Any]
 ) -> dict[str, Any]:
     """Views and their columns, operators, aggregates, report periods and limits (from the catalogue)."""
     views = [
@@ -132,6 +132,14 @@ def dataset_description(
             "maxRecurrence": schedule_input.MAX_RECURRENCE,
             "maxBodyBytes": max_body_bytes,
         },
-        **({"freshness": fresh} if fresh is not None else {}),
-        **({"installBase": install_base} if install_base is not None else {}),
+        "freshness": fresh,
+        "installBase": install_base,
     }
+
+
+def describe_for(store: EventStore, caller: Principal, max_body_bytes: int) -> dict[str, Any]:
+    """The dataset as ``caller`` sees it: the description, the events' freshness and the caller's install
+    base, all from one snapshot."""
+    snapshot = store.snapshot()
+    fresh = freshness(snapshot.version, snapshot.newest_event)
+    return dataset_description(max_body_bytes, fresh, install_base(store, caller, snapshot))

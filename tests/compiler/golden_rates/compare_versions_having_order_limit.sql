@@ -3,7 +3,15 @@ WITH "failing" AS (
   SELECT
     "DriverName" AS "DriverName",
     "DriverVersion" AS "DriverVersion",
-    COUNT(DISTINCT "DeviceId") AS "FailingDevices",
+    COUNT(
+      DISTINCT CASE
+        WHEN "DeviceId" IS NULL
+        THEN NULL
+        WHEN "FailureDate" IS NULL
+        THEN NULL
+        ELSE ("DeviceId", "FailureDate")
+      END
+    ) AS "FailingDeviceDays",
     CAST(SUM("EventCount") AS BIGINT) AS "SUM(EventCount)"
   FROM "failure_events"
   WHERE
@@ -36,7 +44,7 @@ WITH "failing" AS (
   SELECT
     "DriverName" AS "DriverName",
     "DriverVersion" AS "DriverVersion",
-    MAX("DailyDevices") AS "InstalledDevices"
+    CAST(SUM("DailyDevices") AS BIGINT) AS "InstalledDeviceDays"
   FROM "installs_daily"
   GROUP BY
     "DriverName",
@@ -45,14 +53,14 @@ WITH "failing" AS (
   SELECT
     COALESCE("f"."DriverName", "i"."DriverName") AS "DriverName",
     COALESCE("f"."DriverVersion", "i"."DriverVersion") AS "DriverVersion",
-    COALESCE("f"."FailingDevices", 0) AS "FailingDevices",
-    COALESCE("i"."InstalledDevices", 0) AS "InstalledDevices",
+    COALESCE("f"."FailingDeviceDays", 0) AS "FailingDeviceDays",
+    COALESCE("i"."InstalledDeviceDays", 0) AS "InstalledDeviceDays",
     "f"."SUM(EventCount)" AS "SUM(EventCount)",
     CAST(CASE
-      WHEN COALESCE("i"."InstalledDevices", 0) > 0
-      THEN GREATEST(COALESCE("i"."InstalledDevices", 0), COALESCE("f"."FailingDevices", 0))
+      WHEN COALESCE("i"."InstalledDeviceDays", 0) > 0
+      THEN GREATEST(COALESCE("i"."InstalledDeviceDays", 0), COALESCE("f"."FailingDeviceDays", 0))
     END AS DOUBLE) AS "_n",
-    CAST(COALESCE("f"."FailingDevices", 0) AS DOUBLE) AS "_k"
+    CAST(COALESCE("f"."FailingDeviceDays", 0) AS DOUBLE) AS "_k"
   FROM "failing" AS "f"
   FULL OUTER JOIN "installs" AS "i"
     ON "f"."DriverName" = "i"."DriverName" AND "f"."DriverVersion" = "i"."DriverVersion"
@@ -60,8 +68,8 @@ WITH "failing" AS (
   SELECT
     "DriverName" AS "DriverName",
     "DriverVersion" AS "DriverVersion",
-    "FailingDevices" AS "FailingDevices",
-    "InstalledDevices" AS "InstalledDevices",
+    "FailingDeviceDays" AS "FailingDeviceDays",
+    "InstalledDeviceDays" AS "InstalledDeviceDays",
     "SUM(EventCount)" AS "SUM(EventCount)",
     "FailureRate" AS "FailureRate",
     CASE
@@ -82,8 +90,8 @@ WITH "failing" AS (
     SELECT
       "DriverName" AS "DriverName",
       "DriverVersion" AS "DriverVersion",
-      "FailingDevices" AS "FailingDevices",
-      "InstalledDevices" AS "InstalledDevices",
+      "FailingDeviceDays" AS "FailingDeviceDays",
+      "InstalledDeviceDays" AS "InstalledDeviceDays",
       "SUM(EventCount)" AS "SUM(EventCount)",
       "_k" / "_n" AS "FailureRate",
       (
@@ -136,15 +144,15 @@ WITH "failing" AS (
   SELECT
     "DriverName" AS "DriverName",
     "DriverVersion" AS "DriverVersion",
-    "FailingDevices" AS "FailingDevices",
-    "InstalledDevices" AS "InstalledDevices",
+    "FailingDeviceDays" AS "FailingDeviceDays",
+    "InstalledDeviceDays" AS "InstalledDeviceDays",
     "FailureRate" AS "FailureRate",
     "FailureRateLow" AS "FailureRateLow",
     "FailureRateHigh" AS "FailureRateHigh",
     "SUM(EventCount)" AS "SUM(EventCount)",
     "PreviousVersion" AS "PreviousVersion",
-    "PreviousFailingDevices" AS "PreviousFailingDevices",
-    "PreviousInstalledDevices" AS "PreviousInstalledDevices",
+    "PreviousFailingDeviceDays" AS "PreviousFailingDeviceDays",
+    "PreviousInstalledDeviceDays" AS "PreviousInstalledDeviceDays",
     "PreviousFailureRate" AS "PreviousFailureRate",
     "PreviousFailureRateLow" AS "PreviousFailureRateLow",
     "PreviousFailureRateHigh" AS "PreviousFailureRateHigh",
@@ -154,8 +162,8 @@ WITH "failing" AS (
     SELECT
       "DriverName" AS "DriverName",
       "DriverVersion" AS "DriverVersion",
-      "FailingDevices" AS "FailingDevices",
-      "InstalledDevices" AS "InstalledDevices",
+      "FailingDeviceDays" AS "FailingDeviceDays",
+      "InstalledDeviceDays" AS "InstalledDeviceDays",
       "FailureRate" AS "FailureRate",
       "FailureRateLow" AS "FailureRateLow",
       "FailureRateHigh" AS "FailureRateHigh",
@@ -170,7 +178,7 @@ WITH "failing" AS (
           ''
         ) AS BIGINT) ASC NULLS FIRST, "DriverVersion" ASC NULLS FIRST
       ) AS "PreviousVersion",
-      LAG("FailingDevices") OVER (
+      LAG("FailingDeviceDays") OVER (
         PARTITION BY "DriverName", "DriverVersion" IS NULL
         ORDER BY CAST(NULLIF(REGEXP_EXTRACT("DriverVersion", '^([0-9]{1,18})([^0-9]|$)', 1), '') AS BIGINT) ASC NULLS FIRST, CAST(NULLIF(REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1), '') AS BIGINT) ASC NULLS FIRST, CAST(NULLIF(
           REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1),
@@ -179,8 +187,8 @@ WITH "failing" AS (
           REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1),
           ''
         ) AS BIGINT) ASC NULLS FIRST, "DriverVersion" ASC NULLS FIRST
-      ) AS "PreviousFailingDevices",
-      LAG("InstalledDevices") OVER (
+      ) AS "PreviousFailingDeviceDays",
+      LAG("InstalledDeviceDays") OVER (
         PARTITION BY "DriverName", "DriverVersion" IS NULL
         ORDER BY CAST(NULLIF(REGEXP_EXTRACT("DriverVersion", '^([0-9]{1,18})([^0-9]|$)', 1), '') AS BIGINT) ASC NULLS FIRST, CAST(NULLIF(REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1), '') AS BIGINT) ASC NULLS FIRST, CAST(NULLIF(
           REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1),
@@ -189,7 +197,7 @@ WITH "failing" AS (
           REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1),
           ''
         ) AS BIGINT) ASC NULLS FIRST, "DriverVersion" ASC NULLS FIRST
-      ) AS "PreviousInstalledDevices",
+      ) AS "PreviousInstalledDeviceDays",
       LAG("FailureRate") OVER (
         PARTITION BY "DriverName", "DriverVersion" IS NULL
         ORDER BY CAST(NULLIF(REGEXP_EXTRACT("DriverVersion", '^([0-9]{1,18})([^0-9]|$)', 1), '') AS BIGINT) ASC NULLS FIRST, CAST(NULLIF(REGEXP_EXTRACT("DriverVersion", '^[0-9]+[.]([0-9]{1,18})([^0-9]|$)', 1), '') AS BIGINT) ASC NULLS FIRST, CAST(NULLIF(
@@ -228,14 +236,14 @@ SELECT
   "DriverName" AS "DriverName",
   "DriverVersion" AS "DriverVersion",
   "SUM(EventCount)" AS "SUM(EventCount)",
-  "FailingDevices" AS "FailingDevices",
-  "InstalledDevices" AS "InstalledDevices",
+  "FailingDeviceDays" AS "FailingDeviceDays",
+  "InstalledDeviceDays" AS "InstalledDeviceDays",
   "FailureRate" AS "FailureRate",
   "FailureRateLow" AS "FailureRateLow",
   "FailureRateHigh" AS "FailureRateHigh",
   "PreviousVersion" AS "PreviousVersion",
-  "PreviousFailingDevices" AS "PreviousFailingDevices",
-  "PreviousInstalledDevices" AS "PreviousInstalledDevices",
+  "PreviousFailingDeviceDays" AS "PreviousFailingDeviceDays",
+  "PreviousInstalledDeviceDays" AS "PreviousInstalledDeviceDays",
   "PreviousFailureRate" AS "PreviousFailureRate",
   "PreviousFailureRateLow" AS "PreviousFailureRateLow",
   "PreviousFailureRateHigh" AS "PreviousFailureRateHigh",
@@ -254,7 +262,7 @@ WITH `failing` AS (
   SELECT
     `DriverName` AS `DriverName`,
     `DriverVersion` AS `DriverVersion`,
-    COUNT(DISTINCT `DeviceId`) AS `FailingDevices`,
+    COUNT(DISTINCT `DeviceId`, `FailureDate`) AS `FailingDeviceDays`,
     CAST(SUM(`EventCount`) AS BIGINT) AS `SUM(EventCount)`
   FROM `failure_events`
   WHERE
@@ -287,7 +295,7 @@ WITH `failing` AS (
   SELECT
     `DriverName` AS `DriverName`,
     `DriverVersion` AS `DriverVersion`,
-    MAX(`DailyDevices`) AS `InstalledDevices`
+    CAST(SUM(`DailyDevices`) AS BIGINT) AS `InstalledDeviceDays`
   FROM `installs_daily`
   GROUP BY
     `DriverName`,
@@ -296,14 +304,14 @@ WITH `failing` AS (
   SELECT
     COALESCE(`f`.`DriverName`, `i`.`DriverName`) AS `DriverName`,
     COALESCE(`f`.`DriverVersion`, `i`.`DriverVersion`) AS `DriverVersion`,
-    COALESCE(`f`.`FailingDevices`, 0) AS `FailingDevices`,
-    COALESCE(`i`.`InstalledDevices`, 0) AS `InstalledDevices`,
+    COALESCE(`f`.`FailingDeviceDays`, 0) AS `FailingDeviceDays`,
+    COALESCE(`i`.`InstalledDeviceDays`, 0) AS `InstalledDeviceDays`,
     `f`.`SUM(EventCount)` AS `SUM(EventCount)`,
     CAST(CASE
-      WHEN COALESCE(`i`.`InstalledDevices`, 0) > 0
-      THEN GREATEST(COALESCE(`i`.`InstalledDevices`, 0), COALESCE(`f`.`FailingDevices`, 0))
+      WHEN COALESCE(`i`.`InstalledDeviceDays`, 0) > 0
+      THEN GREATEST(COALESCE(`i`.`InstalledDeviceDays`, 0), COALESCE(`f`.`FailingDeviceDays`, 0))
     END AS DOUBLE) AS `_n`,
-    CAST(COALESCE(`f`.`FailingDevices`, 0) AS DOUBLE) AS `_k`
+    CAST(COALESCE(`f`.`FailingDeviceDays`, 0) AS DOUBLE) AS `_k`
   FROM `failing` AS `f`
   FULL OUTER JOIN `installs` AS `i`
     ON `f`.`DriverName` = `i`.`DriverName` AND `f`.`DriverVersion` = `i`.`DriverVersion`
@@ -311,8 +319,8 @@ WITH `failing` AS (
   SELECT
     `DriverName` AS `DriverName`,
     `DriverVersion` AS `DriverVersion`,
-    `FailingDevices` AS `FailingDevices`,
-    `InstalledDevices` AS `InstalledDevices`,
+    `FailingDeviceDays` AS `FailingDeviceDays`,
+    `InstalledDeviceDays` AS `InstalledDeviceDays`,
     `SUM(EventCount)` AS `SUM(EventCount)`,
     `FailureRate` AS `FailureRate`,
     CASE
@@ -333,8 +341,8 @@ WITH `failing` AS (
     SELECT
       `DriverName` AS `DriverName`,
       `DriverVersion` AS `DriverVersion`,
-      `FailingDevices` AS `FailingDevices`,
-      `InstalledDevices` AS `InstalledDevices`,
+      `FailingDeviceDays` AS `FailingDeviceDays`,
+      `InstalledDeviceDays` AS `InstalledDeviceDays`,
       `SUM(EventCount)` AS `SUM(EventCount)`,
       `_k` / `_n` AS `FailureRate`,
       (
@@ -387,15 +395,15 @@ WITH `failing` AS (
   SELECT
     `DriverName` AS `DriverName`,
     `DriverVersion` AS `DriverVersion`,
-    `FailingDevices` AS `FailingDevices`,
-    `InstalledDevices` AS `InstalledDevices`,
+    `FailingDeviceDays` AS `FailingDeviceDays`,
+    `InstalledDeviceDays` AS `InstalledDeviceDays`,
     `FailureRate` AS `FailureRate`,
     `FailureRateLow` AS `FailureRateLow`,
     `FailureRateHigh` AS `FailureRateHigh`,
     `SUM(EventCount)` AS `SUM(EventCount)`,
     `PreviousVersion` AS `PreviousVersion`,
-    `PreviousFailingDevices` AS `PreviousFailingDevices`,
-    `PreviousInstalledDevices` AS `PreviousInstalledDevices`,
+    `PreviousFailingDeviceDays` AS `PreviousFailingDeviceDays`,
+    `PreviousInstalledDeviceDays` AS `PreviousInstalledDeviceDays`,
     `PreviousFailureRate` AS `PreviousFailureRate`,
     `PreviousFailureRateLow` AS `PreviousFailureRateLow`,
     `PreviousFailureRateHigh` AS `PreviousFailureRateHigh`,
@@ -405,8 +413,8 @@ WITH `failing` AS (
     SELECT
       `DriverName` AS `DriverName`,
       `DriverVersion` AS `DriverVersion`,
-      `FailingDevices` AS `FailingDevices`,
-      `InstalledDevices` AS `InstalledDevices`,
+      `FailingDeviceDays` AS `FailingDeviceDays`,
+      `InstalledDeviceDays` AS `InstalledDeviceDays`,
       `FailureRate` AS `FailureRate`,
       `FailureRateLow` AS `FailureRateLow`,
       `FailureRateHigh` AS `FailureRateHigh`,
@@ -418,20 +426,20 @@ WITH `failing` AS (
           ''
         ) AS BIGINT) ASC, `DriverVersion` ASC
       ) AS `PreviousVersion`,
-      LAG(`FailingDevices`) OVER (
+      LAG(`FailingDeviceDays`) OVER (
         PARTITION BY `DriverName`, `DriverVersion` IS NULL
         ORDER BY CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.]([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(
           REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)'),
           ''
         ) AS BIGINT) ASC, `DriverVersion` ASC
-      ) AS `PreviousFailingDevices`,
-      LAG(`InstalledDevices`) OVER (
+      ) AS `PreviousFailingDeviceDays`,
+      LAG(`InstalledDeviceDays`) OVER (
         PARTITION BY `DriverName`, `DriverVersion` IS NULL
         ORDER BY CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.]([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(
           REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.][0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)'),
           ''
         ) AS BIGINT) ASC, `DriverVersion` ASC
-      ) AS `PreviousInstalledDevices`,
+      ) AS `PreviousInstalledDeviceDays`,
       LAG(`FailureRate`) OVER (
         PARTITION BY `DriverName`, `DriverVersion` IS NULL
         ORDER BY CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.]([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(REGEXP_EXTRACT(`DriverVersion`, '^[0-9]+[.][0-9]+[.]([0-9]{1,18})([^0-9]|$)'), '') AS BIGINT) ASC, CAST(NULLIF(
@@ -461,14 +469,14 @@ SELECT
   `DriverName` AS `DriverName`,
   `DriverVersion` AS `DriverVersion`,
   `SUM(EventCount)` AS `SUM(EventCount)`,
-  `FailingDevices` AS `FailingDevices`,
-  `InstalledDevices` AS `InstalledDevices`,
+  `FailingDeviceDays` AS `FailingDeviceDays`,
+  `InstalledDeviceDays` AS `InstalledDeviceDays`,
   `FailureRate` AS `FailureRate`,
   `FailureRateLow` AS `FailureRateLow`,
   `FailureRateHigh` AS `FailureRateHigh`,
   `PreviousVersion` AS `PreviousVersion`,
-  `PreviousFailingDevices` AS `PreviousFailingDevices`,
-  `PreviousInstalledDevices` AS `PreviousInstalledDevices`,
+  `PreviousFailingDeviceDays` AS `PreviousFailingDeviceDays`,
+  `PreviousInstalledDeviceDays` AS `PreviousInstalledDeviceDays`,
   `PreviousFailureRate` AS `PreviousFailureRate`,
   `PreviousFailureRateLow` AS `PreviousFailureRateLow`,
   `PreviousFailureRateHigh` AS `PreviousFailureRateHigh`,

@@ -3,7 +3,15 @@ WITH "failing" AS (
   SELECT
     "FailureDate" AS "FailureDate",
     "OSVersion" AS "OSVersion",
-    COUNT(DISTINCT "DeviceId") AS "FailingDevices"
+    COUNT(
+      DISTINCT CASE
+        WHEN "DeviceId" IS NULL
+        THEN NULL
+        WHEN "FailureDate" IS NULL
+        THEN NULL
+        ELSE ("DeviceId", "FailureDate")
+      END
+    ) AS "FailingDeviceDays"
   FROM "failure_events_by_oem"
   WHERE
     "OemPartner" = 'Fabrikam'
@@ -30,7 +38,7 @@ WITH "failing" AS (
   SELECT
     "FailureDate" AS "FailureDate",
     "OSVersion" AS "OSVersion",
-    MAX("DailyDevices") AS "InstalledDevices"
+    CAST(SUM("DailyDevices") AS BIGINT) AS "InstalledDeviceDays"
   FROM "installs_daily"
   GROUP BY
     "FailureDate",
@@ -39,13 +47,13 @@ WITH "failing" AS (
   SELECT
     COALESCE("f"."FailureDate", "i"."FailureDate") AS "FailureDate",
     COALESCE("f"."OSVersion", "i"."OSVersion") AS "OSVersion",
-    COALESCE("f"."FailingDevices", 0) AS "FailingDevices",
-    COALESCE("i"."InstalledDevices", 0) AS "InstalledDevices",
+    COALESCE("f"."FailingDeviceDays", 0) AS "FailingDeviceDays",
+    COALESCE("i"."InstalledDeviceDays", 0) AS "InstalledDeviceDays",
     CAST(CASE
-      WHEN COALESCE("i"."InstalledDevices", 0) > 0
-      THEN GREATEST(COALESCE("i"."InstalledDevices", 0), COALESCE("f"."FailingDevices", 0))
+      WHEN COALESCE("i"."InstalledDeviceDays", 0) > 0
+      THEN GREATEST(COALESCE("i"."InstalledDeviceDays", 0), COALESCE("f"."FailingDeviceDays", 0))
     END AS DOUBLE) AS "_n",
-    CAST(COALESCE("f"."FailingDevices", 0) AS DOUBLE) AS "_k"
+    CAST(COALESCE("f"."FailingDeviceDays", 0) AS DOUBLE) AS "_k"
   FROM "failing" AS "f"
   FULL OUTER JOIN "installs" AS "i"
     ON "f"."FailureDate" = "i"."FailureDate" AND "f"."OSVersion" = "i"."OSVersion"
@@ -53,8 +61,8 @@ WITH "failing" AS (
   SELECT
     "FailureDate" AS "FailureDate",
     "OSVersion" AS "OSVersion",
-    "FailingDevices" AS "FailingDevices",
-    "InstalledDevices" AS "InstalledDevices",
+    "FailingDeviceDays" AS "FailingDeviceDays",
+    "InstalledDeviceDays" AS "InstalledDeviceDays",
     "FailureRate" AS "FailureRate",
     CASE
       WHEN "_n" IS NULL
@@ -74,8 +82,8 @@ WITH "failing" AS (
     SELECT
       "FailureDate" AS "FailureDate",
       "OSVersion" AS "OSVersion",
-      "FailingDevices" AS "FailingDevices",
-      "InstalledDevices" AS "InstalledDevices",
+      "FailingDeviceDays" AS "FailingDeviceDays",
+      "InstalledDeviceDays" AS "InstalledDeviceDays",
       "_k" / "_n" AS "FailureRate",
       (
         "_k" / "_n" + CAST('3.8414588206941254' AS DOUBLE) / (
@@ -127,8 +135,8 @@ WITH "failing" AS (
 SELECT
   "FailureDate" AS "FailureDate",
   "OSVersion" AS "OSVersion",
-  "FailingDevices" AS "FailingDevices",
-  "InstalledDevices" AS "InstalledDevices",
+  "FailingDeviceDays" AS "FailingDeviceDays",
+  "InstalledDeviceDays" AS "InstalledDeviceDays",
   "FailureRate" AS "FailureRate",
   "FailureRateLow" AS "FailureRateLow",
   "FailureRateHigh" AS "FailureRateHigh"
@@ -141,7 +149,7 @@ WITH `failing` AS (
   SELECT
     `FailureDate` AS `FailureDate`,
     `OSVersion` AS `OSVersion`,
-    COUNT(DISTINCT `DeviceId`) AS `FailingDevices`
+    COUNT(DISTINCT `DeviceId`, `FailureDate`) AS `FailingDeviceDays`
   FROM `failure_events_by_oem`
   WHERE
     `OemPartner` = 'Fabrikam'
@@ -168,7 +176,7 @@ WITH `failing` AS (
   SELECT
     `FailureDate` AS `FailureDate`,
     `OSVersion` AS `OSVersion`,
-    MAX(`DailyDevices`) AS `InstalledDevices`
+    CAST(SUM(`DailyDevices`) AS BIGINT) AS `InstalledDeviceDays`
   FROM `installs_daily`
   GROUP BY
     `FailureDate`,
@@ -177,13 +185,13 @@ WITH `failing` AS (
   SELECT
     COALESCE(`f`.`FailureDate`, `i`.`FailureDate`) AS `FailureDate`,
     COALESCE(`f`.`OSVersion`, `i`.`OSVersion`) AS `OSVersion`,
-    COALESCE(`f`.`FailingDevices`, 0) AS `FailingDevices`,
-    COALESCE(`i`.`InstalledDevices`, 0) AS `InstalledDevices`,
+    COALESCE(`f`.`FailingDeviceDays`, 0) AS `FailingDeviceDays`,
+    COALESCE(`i`.`InstalledDeviceDays`, 0) AS `InstalledDeviceDays`,
     CAST(CASE
-      WHEN COALESCE(`i`.`InstalledDevices`, 0) > 0
-      THEN GREATEST(COALESCE(`i`.`InstalledDevices`, 0), COALESCE(`f`.`FailingDevices`, 0))
+      WHEN COALESCE(`i`.`InstalledDeviceDays`, 0) > 0
+      THEN GREATEST(COALESCE(`i`.`InstalledDeviceDays`, 0), COALESCE(`f`.`FailingDeviceDays`, 0))
     END AS DOUBLE) AS `_n`,
-    CAST(COALESCE(`f`.`FailingDevices`, 0) AS DOUBLE) AS `_k`
+    CAST(COALESCE(`f`.`FailingDeviceDays`, 0) AS DOUBLE) AS `_k`
   FROM `failing` AS `f`
   FULL OUTER JOIN `installs` AS `i`
     ON `f`.`FailureDate` = `i`.`FailureDate` AND `f`.`OSVersion` = `i`.`OSVersion`
@@ -191,8 +199,8 @@ WITH `failing` AS (
   SELECT
     `FailureDate` AS `FailureDate`,
     `OSVersion` AS `OSVersion`,
-    `FailingDevices` AS `FailingDevices`,
-    `InstalledDevices` AS `InstalledDevices`,
+    `FailingDeviceDays` AS `FailingDeviceDays`,
+    `InstalledDeviceDays` AS `InstalledDeviceDays`,
     `FailureRate` AS `FailureRate`,
     CASE
       WHEN `_n` IS NULL
@@ -212,8 +220,8 @@ WITH `failing` AS (
     SELECT
       `FailureDate` AS `FailureDate`,
       `OSVersion` AS `OSVersion`,
-      `FailingDevices` AS `FailingDevices`,
-      `InstalledDevices` AS `InstalledDevices`,
+      `FailingDeviceDays` AS `FailingDeviceDays`,
+      `InstalledDeviceDays` AS `InstalledDeviceDays`,
       `_k` / `_n` AS `FailureRate`,
       (
         `_k` / `_n` + CAST('3.8414588206941254' AS DOUBLE) / (
@@ -265,8 +273,8 @@ WITH `failing` AS (
 SELECT
   `FailureDate` AS `FailureDate`,
   `OSVersion` AS `OSVersion`,
-  `FailingDevices` AS `FailingDevices`,
-  `InstalledDevices` AS `InstalledDevices`,
+  `FailingDeviceDays` AS `FailingDeviceDays`,
+  `InstalledDeviceDays` AS `InstalledDeviceDays`,
   `FailureRate` AS `FailureRate`,
   `FailureRateLow` AS `FailureRateLow`,
   `FailureRateHigh` AS `FailureRateHigh`

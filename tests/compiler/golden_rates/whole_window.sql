@@ -1,7 +1,15 @@
 -- duckdb
 WITH "failing" AS (
   SELECT
-    COUNT(DISTINCT "DeviceId") AS "FailingDevices"
+    COUNT(
+      DISTINCT CASE
+        WHEN "DeviceId" IS NULL
+        THEN NULL
+        WHEN "FailureDate" IS NULL
+        THEN NULL
+        ELSE ("DeviceId", "FailureDate")
+      END
+    ) AS "FailingDeviceDays"
   FROM "failure_events"
   WHERE
     "IhvPartner" = 'Contoso'
@@ -20,23 +28,23 @@ WITH "failing" AS (
     "InstallDate"
 ), "installs" AS (
   SELECT
-    MAX("DailyDevices") AS "InstalledDevices"
+    CAST(SUM("DailyDevices") AS BIGINT) AS "InstalledDeviceDays"
   FROM "installs_daily"
 ), "counted" AS (
   SELECT
-    COALESCE("f"."FailingDevices", 0) AS "FailingDevices",
-    COALESCE("i"."InstalledDevices", 0) AS "InstalledDevices",
+    COALESCE("f"."FailingDeviceDays", 0) AS "FailingDeviceDays",
+    COALESCE("i"."InstalledDeviceDays", 0) AS "InstalledDeviceDays",
     CAST(CASE
-      WHEN COALESCE("i"."InstalledDevices", 0) > 0
-      THEN GREATEST(COALESCE("i"."InstalledDevices", 0), COALESCE("f"."FailingDevices", 0))
+      WHEN COALESCE("i"."InstalledDeviceDays", 0) > 0
+      THEN GREATEST(COALESCE("i"."InstalledDeviceDays", 0), COALESCE("f"."FailingDeviceDays", 0))
     END AS DOUBLE) AS "_n",
-    CAST(COALESCE("f"."FailingDevices", 0) AS DOUBLE) AS "_k"
+    CAST(COALESCE("f"."FailingDeviceDays", 0) AS DOUBLE) AS "_k"
   FROM "failing" AS "f"
   CROSS JOIN "installs" AS "i"
 ), "measured" AS (
   SELECT
-    "FailingDevices" AS "FailingDevices",
-    "InstalledDevices" AS "InstalledDevices",
+    "FailingDeviceDays" AS "FailingDeviceDays",
+    "InstalledDeviceDays" AS "InstalledDeviceDays",
     "FailureRate" AS "FailureRate",
     CASE
       WHEN "_n" IS NULL
@@ -54,8 +62,8 @@ WITH "failing" AS (
     END AS "FailureRateHigh"
   FROM (
     SELECT
-      "FailingDevices" AS "FailingDevices",
-      "InstalledDevices" AS "InstalledDevices",
+      "FailingDeviceDays" AS "FailingDeviceDays",
+      "InstalledDeviceDays" AS "InstalledDeviceDays",
       "_k" / "_n" AS "FailureRate",
       (
         "_k" / "_n" + CAST('3.8414588206941254' AS DOUBLE) / (
@@ -105,8 +113,8 @@ WITH "failing" AS (
   ) AS "wilson"
 )
 SELECT
-  "FailingDevices" AS "FailingDevices",
-  "InstalledDevices" AS "InstalledDevices",
+  "FailingDeviceDays" AS "FailingDeviceDays",
+  "InstalledDeviceDays" AS "InstalledDeviceDays",
   "FailureRate" AS "FailureRate",
   "FailureRateLow" AS "FailureRateLow",
   "FailureRateHigh" AS "FailureRateHigh"
@@ -114,7 +122,7 @@ FROM "measured"
 -- spark
 WITH `failing` AS (
   SELECT
-    COUNT(DISTINCT `DeviceId`) AS `FailingDevices`
+    COUNT(DISTINCT `DeviceId`, `FailureDate`) AS `FailingDeviceDays`
   FROM `failure_events`
   WHERE
     `IhvPartner` = 'Contoso'
@@ -133,23 +141,23 @@ WITH `failing` AS (
     `InstallDate`
 ), `installs` AS (
   SELECT
-    MAX(`DailyDevices`) AS `InstalledDevices`
+    CAST(SUM(`DailyDevices`) AS BIGINT) AS `InstalledDeviceDays`
   FROM `installs_daily`
 ), `counted` AS (
   SELECT
-    COALESCE(`f`.`FailingDevices`, 0) AS `FailingDevices`,
-    COALESCE(`i`.`InstalledDevices`, 0) AS `InstalledDevices`,
+    COALESCE(`f`.`FailingDeviceDays`, 0) AS `FailingDeviceDays`,
+    COALESCE(`i`.`InstalledDeviceDays`, 0) AS `InstalledDeviceDays`,
     CAST(CASE
-      WHEN COALESCE(`i`.`InstalledDevices`, 0) > 0
-      THEN GREATEST(COALESCE(`i`.`InstalledDevices`, 0), COALESCE(`f`.`FailingDevices`, 0))
+      WHEN COALESCE(`i`.`InstalledDeviceDays`, 0) > 0
+      THEN GREATEST(COALESCE(`i`.`InstalledDeviceDays`, 0), COALESCE(`f`.`FailingDeviceDays`, 0))
     END AS DOUBLE) AS `_n`,
-    CAST(COALESCE(`f`.`FailingDevices`, 0) AS DOUBLE) AS `_k`
+    CAST(COALESCE(`f`.`FailingDeviceDays`, 0) AS DOUBLE) AS `_k`
   FROM `failing` AS `f`
   CROSS JOIN `installs` AS `i`
 ), `measured` AS (
   SELECT
-    `FailingDevices` AS `FailingDevices`,
-    `InstalledDevices` AS `InstalledDevices`,
+    `FailingDeviceDays` AS `FailingDeviceDays`,
+    `InstalledDeviceDays` AS `InstalledDeviceDays`,
     `FailureRate` AS `FailureRate`,
     CASE
       WHEN `_n` IS NULL
@@ -167,8 +175,8 @@ WITH `failing` AS (
     END AS `FailureRateHigh`
   FROM (
     SELECT
-      `FailingDevices` AS `FailingDevices`,
-      `InstalledDevices` AS `InstalledDevices`,
+      `FailingDeviceDays` AS `FailingDeviceDays`,
+      `InstalledDeviceDays` AS `InstalledDeviceDays`,
       `_k` / `_n` AS `FailureRate`,
       (
         `_k` / `_n` + CAST('3.8414588206941254' AS DOUBLE) / (
@@ -218,8 +226,8 @@ WITH `failing` AS (
   ) AS `wilson`
 )
 SELECT
-  `FailingDevices` AS `FailingDevices`,
-  `InstalledDevices` AS `InstalledDevices`,
+  `FailingDeviceDays` AS `FailingDeviceDays`,
+  `InstalledDeviceDays` AS `InstalledDeviceDays`,
   `FailureRate` AS `FailureRate`,
   `FailureRateLow` AS `FailureRateLow`,
   `FailureRateHigh` AS `FailureRateHigh`

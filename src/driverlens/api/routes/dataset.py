@@ -14,7 +14,7 @@ from driverlens.api.envelope import ok
 from driverlens.api.schemas import TEMPLATE_SCHEMA, Envelope, PreviewOut, errors, json_body_doc
 from driverlens.api.security import principal
 from driverlens.auth.principal import Principal
-from driverlens.usecases.dataset import dataset_description, freshness, install_base
+from driverlens.usecases.dataset import describe_for
 from driverlens.usecases.preview import PREVIEW_MAX_ROWS, preview_template
 
 router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
@@ -27,10 +27,8 @@ router = APIRouter(prefix="/analytics/driver", tags=["discovery"])
     responses=errors(),
 )
 async def dataset(caller: Principal = Depends(principal), ctx: ApiContext = Depends(get_context)) -> Response:
-    snapshot = await run_in_threadpool(ctx.events.snapshot)
-    fresh = freshness(snapshot.version, snapshot.newest_event)
-    installs = await run_in_threadpool(install_base, ctx.events, caller, snapshot)
-    return ok(dataset_description(ctx.settings.max_body_bytes, fresh, installs))
+    described = await run_in_threadpool(describe_for, ctx.events, caller, ctx.settings.max_body_bytes)
+    return ok(described)
 
 
 @router.post(
