@@ -28,7 +28,9 @@ def web_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     instance.stop()
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, not session: while Playwright's sync API is open it keeps an asyncio loop running in the
+# main thread, and a later test calling asyncio.run() (tests/client/test_aio.py) would fail.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     yield from launch_chromium()
 
