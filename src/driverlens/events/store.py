@@ -110,6 +110,11 @@ class EventStore:
         finally:
             con.close()
 
+    def ping(self) -> None:
+        """Read one row of the newest snapshot: raises when the store cannot be read (readiness probe)."""
+        with self.reading() as conn:
+            conn.execute("SELECT 1 FROM failure_events LIMIT 1").fetchall()
+
     def count(self) -> int:
         """Number of stored events."""
         return self.snapshot().rows
