@@ -68,9 +68,9 @@ def claim(
             if FAIR_CLAIMS:
                 partner_id = _fairest_partner(session, now)
                 if partner_id is not None:
-                    row = repo.candidate(session, now, partner_id, lock=not db.is_sqlite)
+                    row = repo.candidate(session, now, partner_id)
             if row is None:  # (on PostgreSQL that partner's runs may all be locked by other claimers)
-                row = repo.candidate(session, now, None, lock=not db.is_sqlite)
+                row = repo.candidate(session, now, None)
             if row is None:
                 return None
             run_id, state, attempts, version = row

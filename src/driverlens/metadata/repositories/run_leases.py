@@ -61,17 +61,17 @@ def _oldest(now: datetime) -> Select[int, RunState, int, int]:
 
 
 def candidate(
-    session: Session, now: datetime, partner_id: int | None, *, lock: bool
+    session: Session, now: datetime, partner_id: int | None
 ) -> tuple[int, RunState, int, int] | None:
     """The oldest claimable run (of one partner, when given): (id, state, attempts, template version).
 
-    ``lock`` (PostgreSQL) locks the row with ``FOR UPDATE SKIP LOCKED``; SQLite's claim transaction
-    holds the write lock already.
+    PostgreSQL locks the row with ``FOR UPDATE SKIP LOCKED``; on SQLite the claim's transaction
+    (``BEGIN IMMEDIATE``) holds the write lock already.
     """
     query = _oldest(now)
     if partner_id is not None:
         query = query.where(Report.partner_id == partner_id)
-    if lock:
+    if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(of=Run, skip_locked=True)
     row = session.execute(query).first()
     return None if row is None else (int(row[0]), row[1], int(row[2]), int(row[3]))

@@ -17,14 +17,7 @@ from sqlalchemy.orm import Session
 
 from driverlens.metadata.database import Database
 from driverlens.metadata.hotpath import RunRow
-from driverlens.metadata.models import (
-    Partner,
-    Report,
-    Run,
-    RunState,
-    Template,
-    TemplateVersion,
-)
+from driverlens.metadata.models import Partner, Report, Run, RunState, Template, TemplateVersion
 
 # Built once: report data is polled, and building the statement costs more than running it.
 _OWNED = (
