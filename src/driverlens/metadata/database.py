@@ -103,7 +103,7 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
         self._fast_path = fast_path and self.dialect_name == "sqlite" and _sqlite_file(self.url) is not None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._writer: ThreadPoolExecutor | None = None
         self._fast: SqliteHotPath | None = None
         self._template_inserts: TemplateInserts | None = None
