@@ -148,6 +148,8 @@ class Database:
         """Raw ``sqlite3`` twins of the hottest statements (a SQLite file only); for repositories."""
         if not self._fast_path:
             return None
+        if self._fast is not None:  # the common case, read on every hot request: no lock
+            return self._fast
         writer = self.writer
         with self._lock:
             if self._fast is None:
@@ -159,6 +161,8 @@ class Database:
     @property
     def template_inserts(self) -> TemplateInserts | None:
         """Group commit of template creations over :attr:`fast` (None without a fast path)."""
+        if self._template_inserts is not None:
+            return self._template_inserts
         fast = self.fast
         if fast is None:
             return None
