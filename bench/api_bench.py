@@ -6,6 +6,8 @@ Targets (issue 3): each DriverLens endpoint reaches at least 50% of the bare end
 its p99 latency stays under 50 ms. Prints one table and one stable summary line; saves
 ``bench/results/api.json``. ``BENCH_API_SECONDS`` sets the measured seconds per scenario (default 6),
 split over three interleaved rounds; requests/s and latencies are the medians of the rounds.
+``BENCH_API_STORE=postgresql`` keeps the metadata in a throw-away PostgreSQL schema (``bench.pg``) instead of
+SQLite; the summary line names the store.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ from typing import Any
 import httpx
 import psutil
 
+from bench.pg import postgres_schema
 from driverlens.auth import service
 from driverlens.catalog import PartnerKind
 from driverlens.events import EventStore, seed_events
@@ -153,18 +157,28 @@ def _combine(results: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main() -> dict[str, Any]:
     seconds = float(os.environ.get("BENCH_API_SECONDS", "6"))
+    store = os.environ.get("BENCH_API_STORE", "sqlite").lower()
+    if store not in ("sqlite", "postgresql"):
+        raise SystemExit(f"BENCH_API_STORE must be sqlite or postgresql, not {store!r}")
     processes: list[subprocess.Popen[bytes]] = []
-    with tempfile.TemporaryDirectory(prefix="driverlens-api-bench-") as tmp:
+    with ExitStack() as stack_of_resources:
+        tmp = stack_of_resources.enter_context(tempfile.TemporaryDirectory(prefix="driverlens-api-bench-"))
         data_dir = Path(tmp) / "var"
         data_dir.mkdir()
-        tenant, client_id, secret = _prepare(data_dir)
+        database_url = f"sqlite:///{(data_dir / 'metadata.db').resolve()}"
+        if store == "postgresql":
+            schema_url = stack_of_resources.enter_context(postgres_schema("dlapibench"))
+            if schema_url is None:
+                raise SystemExit("BENCH_API_STORE=postgresql, but PostgreSQL is unreachable")
+            database_url = schema_url
+        tenant, client_id, secret = _prepare(data_dir, database_url)
         env = {
             **os.environ,
             "DRIVERLENS_DATA_DIR": str(data_dir),
             "DRIVERLENS_RATE_LIMIT_PER_MINUTE": "100000000",
+            "DRIVERLENS_DATABASE_URL": database_url,
         }
         env.pop("DRIVERLENS_PUBLIC_BASE_URL", None)
-        env.pop("DRIVERLENS_DATABASE_URL", None)
         stack = _server_stack(env)
         api_port, bare_port = _free_ports(2)
         server_log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115 (closed in finally)
@@ -232,7 +246,7 @@ def main() -> dict[str, Any]:
                     "schedule": {"startTime": start, "recurrenceInterval": 24, "recurrence": 30},
                 },
             ).json()["data"]["reportId"]
-            db = Database(f"sqlite:///{(data_dir / 'metadata.db').resolve()}")
+            db = Database(database_url)
             plan_due_runs(db, datetime.now(UTC))
             db.dispose()
             today = datetime.now(UTC).date()
@@ -284,7 +298,8 @@ def main() -> dict[str, Any]:
     data, post = scenarios["GET report data"], scenarios["POST template"]
     ok = all(s["ratio"] >= RATIO_TARGET and s["p99_ms"] < P99_TARGET_MS for s in (data, post))
     print(
-        f"api_bench connections={CONNECTIONS} seconds={seconds:g} http={stack['http']} loop={stack['loop']} "
+        f"api_bench store={store} connections={CONNECTIONS} seconds={seconds:g} "
+        f"http={stack['http']} loop={stack['loop']} "
         f"ceiling_rps={ceiling:.0f} "
         f"reportdata_rps={data['rps']:.0f} reportdata_p99_ms={data['p99_ms']:.1f} "
         f"reportdata_ratio={data['ratio']:.2f} template_rps={post['rps']:.0f} "
@@ -294,6 +309,7 @@ def main() -> dict[str, Any]:
         f"targets={'met' if ok else 'MISSED'}"
     )
     results = {
+        "store": store,
         "connections": CONNECTIONS,
         "seconds": seconds,
         "machine": platform.platform(),
@@ -304,7 +320,8 @@ def main() -> dict[str, Any]:
         "measured_at": datetime.now(UTC).isoformat(),
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    results_file = RESULTS if store == "sqlite" else RESULTS.with_name(f"api-{store}.json")
+    results_file.write_text(json.dumps(results, indent=2) + "\n")
     return results
 
 

@@ -16,6 +16,8 @@ PLACEHOLDER_SECRETS = {"change-me", "changeme", "secret", "development", "passwo
 MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT = 10
 MIN_SECRET_BITS = 100.0
+# The resource existing clients hard-code; the default of the ``token_audience`` setting.
+DEFAULT_TOKEN_AUDIENCE = "https://manage.devcenter.microsoft.com"
 
 
 class Settings(BaseSettings):
@@ -35,7 +37,7 @@ class Settings(BaseSettings):
         "http://127.0.0.1:8000", description="Absolute URL clients use to reach this server (used in links)."
     )
     token_audience: str = Field(
-        "https://manage.devcenter.microsoft.com",
+        DEFAULT_TOKEN_AUDIENCE,
         description="Accepted token resource/audience; existing clients hard-code this value.",
     )
     token_lifetime_seconds: int = Field(3600, ge=60, description="Lifetime of issued access tokens.")

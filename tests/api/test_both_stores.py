@@ -45,7 +45,7 @@ def _run(db: Database, tmp_path: Path, scenario: Scenario) -> None:
     try:
         asyncio.run(go())
     finally:
-        ctx.writer.shutdown(wait=True)
+        ctx.db.writer.shutdown(wait=True)
 
 
 def test_template_and_report_lifecycle(db: Database, tmp_path: Path) -> None:

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
-from driverlens.api.template_inserts import TemplateInserts
 from driverlens.auth import service
 from driverlens.auth.principal import Principal
 from driverlens.catalog import PartnerKind
 from driverlens.errors import NotFound
 from driverlens.metadata import Partner, Run, RunState, hotpath
 from driverlens.metadata.database import Database
+from driverlens.metadata.group_commit import TemplateInserts
 from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.metadata.repositories import reports as report_repo
 from driverlens.metadata.repositories import templates as template_repo
@@ -73,8 +73,8 @@ def test_inserted_template_reads_back_like_an_orm_insert(
     hot = _hot(sqlite_db, executor)
     try:
         canonical = report_templates.new_template_body(caller, BODY)
-        fast_id = hot.try_insert_template(partner.id, canonical, now)
-        queued_id = hot.insert_template(partner.id, canonical, now)
+        (fast_id,) = hot.try_insert_templates([(partner.id, canonical, now)]) or [None]
+        (queued_id,) = hot.insert_templates([(partner.id, canonical, now)])
         orm_id = report_templates.create_template(sqlite_db, caller, BODY, now)
         assert fast_id is not None and fast_id < queued_id < orm_id
         with sqlite_db.session() as session:
@@ -109,10 +109,10 @@ def test_non_waiting_insert_declines_while_another_connection_writes(
     hot = _hot(sqlite_db, executor)
     try:
         with sqlite_db.write_connection():
-            assert hot.try_insert_template(partner.id, BODY, NOW) is None
-        assert hot.try_insert_template(partner.id, BODY, NOW) is not None
+            assert hot.try_insert_templates([(partner.id, BODY, NOW)]) is None
+        assert hot.try_insert_templates([(partner.id, BODY, NOW)]) is not None
         # Without an executor for checkpoints it never writes at all.
-        assert _hot(sqlite_db).try_insert_template(partner.id, BODY, NOW) is None
+        assert _hot(sqlite_db).try_insert_templates([(partner.id, BODY, NOW)]) is None
     finally:
         hot.close()
         executor.shutdown()
@@ -127,7 +127,7 @@ def test_non_waiting_writes_ask_for_checkpoints(
     hot = _hot(sqlite_db, executor)
     try:
         for _ in range(7):
-            assert hot.try_insert_template(partner.id, BODY, NOW) is not None
+            assert hot.try_insert_templates([(partner.id, BODY, NOW)]) is not None
         executor.shutdown(wait=True)
         assert executor.submitted == 2
     finally:
@@ -188,34 +188,32 @@ def test_report_data_is_the_same_on_both_paths(
             .where(Run.id == first)
             .values(state=RunState.COMPLETED, location="k/one.csv", sha256="ab" * 32)
         )
-    hot = _hot(sqlite_db)
+    # The same file without the fast path: every statement through SQLAlchemy.
+    orm_db = Database(sqlite_db.url, fast_path=False)
+    hot = sqlite_db
     start, end = (now - timedelta(days=10)).date(), now.date()
     try:
-        via_orm = reportdata.report_data(sqlite_db, caller, report_id, start, end, _link)
-        via_hot = reportdata.report_data(sqlite_db, caller, report_id, start, end, _link, hot)
+        assert orm_db.fast is None and sqlite_db.fast is not None
+        via_orm = reportdata.report_data(orm_db, caller, report_id, start, end, _link)
+        via_hot = reportdata.report_data(hot, caller, report_id, start, end, _link)
         assert via_hot == via_orm
         assert len(via_hot) >= 5
         assert via_hot[0].status is RunState.COMPLETED and via_hot[0].location.endswith("/" + "ab" * 32)
         assert via_hot[0].due.tzinfo is UTC
         assert all(item.location == "" for item in via_hot[1:])
         # A report with no runs yet is an empty list; another partner's or a missing id is NotFound.
-        assert reportdata.report_data(sqlite_db, caller, empty_id, start, end, _link, hot) == []
+        assert reportdata.report_data(hot, caller, empty_id, start, end, _link) == []
         for who, rid in ((stranger, report_id), (caller, report_id + 100)):
-            for path in (None, hot):
+            for path in (orm_db, hot):
                 with pytest.raises(NotFound):
-                    reportdata.report_data(sqlite_db, who, rid, start, end, _link, path)
+                    reportdata.report_data(path, who, rid, start, end, _link)
         # The window is whole UTC days, inclusive at both ends.
         day = via_hot[1].due.date()
-        one_day = reportdata.report_data(sqlite_db, caller, report_id, day, day, _link, hot)
+        one_day = reportdata.report_data(hot, caller, report_id, day, day, _link)
         assert [i.due for i in one_day] == [i.due for i in via_hot if i.due.date() == day]
-        assert (
-            reportdata.report_data(
-                sqlite_db, caller, report_id, date(2001, 1, 1), date(2001, 1, 2), _link, hot
-            )
-            == []
-        )
+        assert reportdata.report_data(hot, caller, report_id, date(2001, 1, 1), date(2001, 1, 2), _link) == []
     finally:
-        hot.close()
+        orm_db.dispose()
 
 
 def _run_inserts(

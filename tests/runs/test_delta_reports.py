@@ -20,7 +20,6 @@ from driverlens.callbacks import CallbackGuard, parse_allowed_networks
 from driverlens.callbacks.dispatcher import Dispatcher
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
-from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.runs import leases
 from driverlens.runs.retention import purge_files
 from driverlens.runs.states import LeaseLost
@@ -125,16 +124,16 @@ def test_a_seeded_regression_is_found_and_its_callback_carries_the_counts(
     caller = Principal(partner.id, partner.name, partner.kind, "t", "c")
     history = [h.to_json()["delta"] for h in run_history(db, caller, harness.sched.report.id)]
     assert history[0]["baseline"] is True and history[1]["regressed"] == 1
-    paths: list[SqliteHotPath | None] = [None]
-    hot = SqliteHotPath.for_database(db) if db.is_sqlite else None
-    if hot is not None:
-        paths.append(hot)
+    # Through the ORM and, on SQLite, the raw sqlite3 fast path alike.
+    paths = [db] + ([Database(db.url, fast_path=False)] if db.is_sqlite else [])
     for path in paths:
         items = report_data(
-            db, caller, harness.sched.report.id, date(2026, 3, 1), date(2026, 3, 2),
-            lambda key, name, sha: f"https://x/{key}", path,
+            path, caller, harness.sched.report.id, date(2026, 3, 1), date(2026, 3, 2),
+            lambda key, name, sha: f"https://x/{key}",
         )  # fmt: skip
         assert [i.to_json()["Delta"]["new"] for i in items] == [0, 1]
+    for path in paths[1:]:
+        path.dispose()
 
 
 class _LateClock:

@@ -16,7 +16,6 @@ from driverlens.events import EventStore, seed_events
 from driverlens.installs.ingest import ingest_installs
 from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
-from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.runs.worker import Worker, WorkerOptions
 from driverlens.settings import Settings
 from driverlens.usecases.reportdata import report_data
@@ -67,13 +66,14 @@ def test_a_completed_run_records_the_table_version_and_newest_event_it_read(
     assert shown["installBaseVersion"] == 1
     assert shown["dataNewestEventDatetime"]
     # Report data shows the same, beside the link (through the ORM and the SQLite fast path alike).
-    hot = SqliteHotPath.for_database(sqlite_db)
-    assert hot is not None
-    for path in (None, hot):
+    orm_db = Database(sqlite_db.url, fast_path=False)
+    assert sqlite_db.fast is not None and orm_db.fast is None
+    for path in (orm_db, sqlite_db):
         (item,) = report_data(
-            sqlite_db, caller, sched.report.id, run.due_at.date(), run.due_at.date(),
-            lambda key, name, sha: f"https://x/{key}", path,
+            path, caller, sched.report.id, run.due_at.date(), run.due_at.date(),
+            lambda key, name, sha: f"https://x/{key}",
         )  # fmt: skip
         listed = item.to_json()
         assert listed["DataStoreVersion"] == snapshot.version
         assert listed["DataNewestEventDatetime"] == iso_utc(snapshot.newest_event)
+    orm_db.dispose()

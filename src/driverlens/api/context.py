@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextvars
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any, TypeVar
 
 from fastapi import Request
-from starlette.concurrency import run_in_threadpool
 
 from driverlens.api.metrics import Metrics
 from driverlens.api.principals import PrincipalCache
 from driverlens.api.ratelimit import RateLimiter
-from driverlens.api.template_inserts import TemplateInserts
 from driverlens.auth.jwks import AzureAdTrust
 from driverlens.auth.keys import KeyRing
 from driverlens.auth.tokens import TokenIssuer, TokenVerifier, own_issuer
@@ -30,7 +24,6 @@ from driverlens.clock import Clock
 from driverlens.engines import DuckDBEngine
 from driverlens.events import EventStore, event_store
 from driverlens.metadata.database import Database
-from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.observability import ProcessMetrics
 from driverlens.settings import Settings
 
@@ -57,35 +50,19 @@ class ApiContext:
     verifier: TokenVerifier
     callback_guard: CallbackGuard
     principals: PrincipalCache
-    # Plain sqlite3 for the hottest statements (None unless the metadata store is a SQLite file).
-    hot: SqliteHotPath | None = None
-    template_inserts: TemplateInserts | None = None
-
-    writer: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="driverlens-writer")
-    )
 
     def now(self) -> datetime:
         return self.clock.now()
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a short metadata read. On SQLite (WAL) readers never wait for writers, so the read runs
-        inline: a thread hop costs more than the query. Elsewhere it runs in the thread pool."""
-        if self.db.is_sqlite:
-            return fn(*args)
-        return await run_in_threadpool(fn, *args)
+        """Run a short metadata read (``Database.read`` decides where)."""
+        return await self.db.read(fn, *args)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a metadata write on this process's one writer thread: SQLite takes one writer at a time,
-        and a queue here is cheaper than many threads contending for its lock. The request's context
-        (its trackingId for the log) goes along."""
-        call = partial(contextvars.copy_context().run, fn, *args)
-        return await asyncio.get_running_loop().run_in_executor(self.writer, call)
+        """Run a metadata write on the database's one writer thread."""
+        return await self.db.write(fn, *args)
 
     def close(self) -> None:
-        self.writer.shutdown(wait=True)
-        if self.hot is not None:
-            self.hot.close()
         self.db.dispose()
 
     def link(self, key: str, filename: str | None = None, sha256: str | None = None) -> str:
@@ -109,7 +86,7 @@ def build_context(
     events = event_store(settings)
     db = database or Database(settings.metadata_url)
     backend = blob_backend_from_settings(settings, clock)
-    ctx = ApiContext(
+    return ApiContext(
         settings=settings,
         clock=clock,
         metrics=Metrics(process=ProcessMetrics("api")),
@@ -128,10 +105,6 @@ def build_context(
         callback_guard=callback_guard or CallbackGuard.from_setting(settings.callback_allowed_networks),
         principals=PrincipalCache(),
     )
-    ctx.hot = SqliteHotPath.for_database(db, checkpoints=ctx.writer)
-    if ctx.hot is not None:
-        ctx.template_inserts = TemplateInserts(ctx.hot, ctx.writer)
-    return ctx
 
 
 async def get_context(request: Request) -> ApiContext:

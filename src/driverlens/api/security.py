@@ -7,13 +7,12 @@ import ipaddress
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import bindparam, select
 
 from driverlens.api.context import ApiContext
 from driverlens.auth.principal import Principal
 from driverlens.auth.service import principal_from_claims
 from driverlens.errors import Unauthorized
-from driverlens.metadata import Client
+from driverlens.metadata.repositories import clients as client_repo
 
 # The OpenAPI security scheme; ``app.py`` attaches it to every operation that calls ``principal`` (the
 # header is parsed here rather than by FastAPI's HTTPBearer, so every failure gets our 401 envelope).
@@ -110,26 +109,13 @@ def _lookup(ctx: ApiContext, claims: dict[str, Any]) -> Principal:
         return principal_from_claims(session, claims)
 
 
-# Built once; checked on every request so that revoking a client takes effect at once.
-_LIVE_CLIENT = select(Client.id).where(
-    Client.client_id == bindparam("client_id"), Client.revoked_at.is_(None)
-)
-
-
-def _still_live(ctx: ApiContext, client_id: str) -> bool:
-    if ctx.hot is not None:
-        return ctx.hot.client_live(client_id)
-    with ctx.db.engine.connect() as conn:
-        return conn.execute(_LIVE_CLIENT, {"client_id": client_id}).first() is not None
-
-
 async def principal(request: Request) -> Principal:
     """The authenticated caller; 401 for any token problem, 429 when the client is over its rate."""
     ctx: ApiContext = request.app.state.ctx  # not a sub-dependency: one less to solve per request
     claims = ctx.verifier.verify(bearer_token(request))
     key = _cache_key(claims)
     caller = ctx.principals.get(key) if key is not None else None
-    if caller is not None and not await ctx.read(_still_live, ctx, caller.client_id):
+    if caller is not None and not await ctx.read(client_repo.client_live, ctx.db, caller.client_id):
         caller = None  # revoked since it was cached: the full lookup below says so
     if caller is None:
         caller = await ctx.read(_lookup, ctx, claims)

@@ -22,6 +22,7 @@ from urllib.parse import unquote_to_bytes
 
 from driverlens.auth.tokens import same_resource
 from driverlens.errors import Problem, ValidationFailed
+from driverlens.settings import DEFAULT_TOKEN_AUDIENCE
 
 GRANT_TYPE = "client_credentials"
 MAX_FORM_BYTES = 16 * 1024
@@ -88,16 +89,12 @@ def _require(form: Mapping[str, str], name: str, problems: list[Problem], hint: 
 
 
 def parse_token_request(
-    form: Mapping[str, str], version: Literal["v1", "v2"], *, audience: str | None = None
+    form: Mapping[str, str], version: Literal["v1", "v2"], *, audience: str = DEFAULT_TOKEN_AUDIENCE
 ) -> TokenRequest:
     """Check a token request (v1: ``resource``; v2: ``scope=<resource>/.default``); list every problem.
 
-    ``audience`` is the accepted resource (default: the ``token_audience`` setting).
+    ``audience`` is the accepted resource: the app passes its ``token_audience`` setting.
     """
-    if audience is None:
-        from driverlens.settings import get_settings
-
-        audience = get_settings().token_audience
     problems: list[Problem] = []
     grant_type = form.get("grant_type", "").strip()
     if not grant_type:

@@ -16,10 +16,9 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from driverlens.callbacks import signing
@@ -29,14 +28,10 @@ from driverlens.callbacks.ssrf import CallbackGuard, UnresolvedHost
 from driverlens.clock import Clock
 from driverlens.errors import ValidationFailed
 from driverlens.metadata.database import Database
-from driverlens.metadata.models import (
-    CallbackAttempt,
-    CallbackDelivery,
-    DeliveryState,
-    Partner,
-    Report,
-    Run,
-)
+from driverlens.metadata.models import CallbackAttempt, CallbackDelivery, DeliveryState, Run
+from driverlens.metadata.repositories import callbacks as repo
+from driverlens.metadata.repositories.callbacks import ClaimedDelivery as _Claimed
+from driverlens.metadata.repositories.callbacks import delivery_log
 from driverlens.observability import ProcessMetrics
 from driverlens.observability.logs import run_context
 from driverlens.retry import CALLBACK_RETRY, RetryPolicy
@@ -49,17 +44,6 @@ CALLBACK_POLICY = replace(CALLBACK_RETRY, permanent=(ValidationFailed,), transie
 
 Sender = Callable[..., AttemptResult]
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-
-
-@dataclass(frozen=True)
-class _Claimed:
-    id: int
-    webhook_id: str
-    url: str
-    payload: dict[str, object]
-    attempts: int
-    secret: str
-    run_id: int = 0
 
 
 class Dispatcher:
@@ -99,7 +83,7 @@ class Dispatcher:
         """
         if partner_secret is not None:
             signing.secret_key(partner_secret)
-        existing = session.scalars(select(CallbackDelivery).where(CallbackDelivery.run_id == run.id)).first()
+        existing = repo.delivery_of_run(session, run.id)
         if existing is not None:
             return existing
         now = self.clock.now()
@@ -111,19 +95,9 @@ class Dispatcher:
             public_base_url=self.public_base_url,
             delta=run.delta_summary,
         )
-        delivery = CallbackDelivery(
-            run_id=run.id,
-            webhook_id="msg_" + uuid.uuid4().hex,
-            url=url,
-            payload=payload,
-            state=DeliveryState.PENDING,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
+        return repo.add_delivery(
+            session, run_id=run.id, webhook_id="msg_" + uuid.uuid4().hex, url=url, payload=payload, now=now
         )
-        session.add(delivery)
-        session.flush()
-        return delivery
 
     def dispatch_due(self, db: Database, now: datetime | None = None, limit: int = 20) -> int:
         """Send every claimable due delivery once; return the number of attempts made."""
@@ -137,38 +111,7 @@ class Dispatcher:
         return len(claimed)
 
     def _claim(self, db: Database, now: datetime, limit: int) -> list[_Claimed]:
-        lease_until = now + self.lease
-        with db.write_session() as session:
-            query = (
-                select(CallbackDelivery, Partner.callback_secret)
-                .join(Run, Run.id == CallbackDelivery.run_id)
-                .join(Report, Report.id == Run.report_id)
-                .join(Partner, Partner.id == Report.partner_id)
-                .where(
-                    CallbackDelivery.state == DeliveryState.PENDING,
-                    CallbackDelivery.next_attempt_at <= now,
-                    or_(CallbackDelivery.lease_expires_at.is_(None), CallbackDelivery.lease_expires_at < now),
-                )
-                .order_by(CallbackDelivery.next_attempt_at, CallbackDelivery.id)
-                .limit(limit)
-                .with_for_update(of=CallbackDelivery, skip_locked=True)
-            )
-            out: list[_Claimed] = []
-            for delivery, secret in session.execute(query).all():
-                delivery.lease_owner = self.owner
-                delivery.lease_expires_at = lease_until
-                out.append(
-                    _Claimed(
-                        delivery.id,
-                        delivery.webhook_id,
-                        delivery.url,
-                        dict(delivery.payload or {}),
-                        delivery.attempts,
-                        secret,
-                        delivery.run_id,
-                    )
-                )
-            return out
+        return repo.claim_due(db, self.owner, now, now + self.lease, limit)
 
     def _attempt(self, item: _Claimed) -> tuple[AttemptResult, datetime]:
         started = time.monotonic()
@@ -230,30 +173,17 @@ class Dispatcher:
             retry_after = result.retry_after_s if result.status_code in RETRY_AFTER_STATUSES else None
             delay = self.policy.next_delay(number, self.rng, retry_after)
             values["next_attempt_at"] = finished + timedelta(seconds=delay)
-        with db.write_session() as session:
-            result_rows = session.execute(
-                update(CallbackDelivery)
-                .where(
-                    CallbackDelivery.id == item.id,
-                    CallbackDelivery.lease_owner == self.owner,
-                    CallbackDelivery.attempts == item.attempts,
-                )
-                .values(**values)
-                .execution_options(synchronize_session=False)
-            )
-            if getattr(result_rows, "rowcount", 0) != 1:
-                log.warning("callback delivery %s: lease lost, attempt %s not recorded", item.id, number)
-                return
-            session.add(
-                CallbackAttempt(
-                    delivery_id=item.id,
-                    attempt=number,
-                    attempted_at=attempted_at,
-                    status_code=result.status_code,
-                    error=result.error,
-                    duration_ms=result.duration_ms,
-                )
-            )
+        attempt = CallbackAttempt(
+            delivery_id=item.id,
+            attempt=number,
+            attempted_at=attempted_at,
+            status_code=result.status_code,
+            error=result.error,
+            duration_ms=result.duration_ms,
+        )
+        if not repo.record_attempt(db, item, self.owner, values, attempt):
+            log.warning("callback delivery %s: lease lost, attempt %s not recorded", item.id, number)
+            return
         log.info(
             "callback delivery %s attempt %s: status=%s error=%s",
             item.id,
@@ -265,12 +195,4 @@ class Dispatcher:
             self.metrics.callback_outcome(outcome, result.status_code)
 
 
-def delivery_log(session: Session, run_id: int) -> list[CallbackAttempt]:
-    """Every attempt for a run's callback, oldest first (the partner-visible delivery log)."""
-    query = (
-        select(CallbackAttempt)
-        .join(CallbackDelivery, CallbackDelivery.id == CallbackAttempt.delivery_id)
-        .where(CallbackDelivery.run_id == run_id)
-        .order_by(CallbackAttempt.attempt)
-    )
-    return list(session.scalars(query))
+__all__ = ["CALLBACK_POLICY", "Dispatcher", "delivery_log"]

@@ -33,6 +33,7 @@ from driverlens.errors import DriverLensError, QueryTimeout
 from driverlens.events import duck
 from driverlens.events.duck import EngineOptions
 from driverlens.events.lake import Snapshot
+from driverlens.events.sql import string_literal
 
 if TYPE_CHECKING:
     from driverlens.compiler import CompiledQuery
@@ -118,7 +119,7 @@ def copy_to_file(
     try:
         with _budget(conn, timeout_s):
             # USE_TMP_FILE false: DuckDB would write its own temporary file and rename it; ours is one.
-            copy = f"COPY ({sql}) TO {_string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
+            copy = f"COPY ({sql}) TO {string_literal(str(tmp))} ({fmt.copy_options}, USE_TMP_FILE false)"
             result = conn.execute(f"{settings}{copy}").fetchone()
         size, digest = _size_and_sha256(tmp)
         os.replace(tmp, dest)  # only after the fsync: a visible report file is a durable one
@@ -127,11 +128,6 @@ def copy_to_file(
             tmp.unlink()
         raise
     return (int(result[0]) if result else 0), size, digest
-
-
-def _string_literal(text: str) -> str:
-    """A DuckDB string literal (quotes doubled); the text is a path we generated, never user input."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 @contextmanager

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from driverlens.errors import IngestError
-from driverlens.events.duck import string_literal
 from driverlens.events.schema import COLUMN_NAMES, create_table_sql, quoted, stored_value_sql
+from driverlens.events.sql import string_literal
 from driverlens.events.store import EventStore
 from driverlens.events.write import commit_batch
 

@@ -36,6 +36,7 @@ from driverlens.events.schema import (
     duckdb_type,
     quoted,
 )
+from driverlens.events.sql import string_literal
 from driverlens.installs import table as install_table
 
 
@@ -165,8 +166,3 @@ def source_sql(snapshot: Snapshot, table: str) -> str:
         f"SELECT {cols} FROM read_parquet([{files}], hive_partitioning = true, "
         f"hive_types = {{'{COPY_COLUMN}': VARCHAR, '{DATE_COLUMN}': DATE}})"
     )
-
-
-def string_literal(text: str) -> str:
-    """A DuckDB string literal (quotes doubled); for paths and settings of ours, never for user input."""
-    return "'" + text.replace("'", "''") + "'"

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 import pyarrow as pa
 
 from driverlens.catalog import COLUMNS, OWNER_COLUMNS, STORED_COLUMNS, ColumnType, View
+from driverlens.events.sql import quoted_column
 
 TABLE = "failure_events"
 # The same events clustered for the OEM view (the compiler reads it for OEMDriver templates).
@@ -115,9 +116,7 @@ def create_table_sql(table: str, columns: tuple[str, ...] = COLUMN_NAMES) -> str
 
 def quoted(column: str) -> str:
     """A catalogue column as a quoted identifier (refuses anything not in the catalogue)."""
-    if column not in COLUMN_TYPES:
-        raise KeyError(f"not a stored column: {column}")
-    return f'"{column}"'
+    return quoted_column(column, COLUMN_TYPES, "a stored column")
 
 
 def stored_value_sql(column: str, expr: str) -> str:

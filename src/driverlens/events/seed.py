@@ -22,6 +22,7 @@ from driverlens.events import rollout
 from driverlens.events import vocabulary as voc
 from driverlens.events.demo import DEMO_PARTNERS, OTHER_IHVS, OTHER_OEMS
 from driverlens.events.schema import COLUMN_NAMES, create_table_sql, quoted, stored_value_sql
+from driverlens.events.sql import string_literal
 from driverlens.events.store import EventStore
 from driverlens.events.write import commit_batch
 
@@ -397,11 +398,7 @@ def write_sample_file(
             "parquet": "FORMAT parquet",
         }[fmt]
         path.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"COPY sample TO '{_sql_string(str(path))}' ({options})")
+        con.execute(f"COPY sample TO {string_literal(str(path))} ({options})")
     finally:
         con.close()
     return path
-
-
-def _sql_string(value: str) -> str:
-    return value.replace("'", "''")

@@ -23,6 +23,7 @@ from driverlens.errors import IngestError
 from driverlens.events import duck
 from driverlens.events.duck import EngineOptions
 from driverlens.events.lake import Lake, Snapshot, open_lake
+from driverlens.events.sql import string_literal
 from driverlens.installs import table as install_table
 from driverlens.settings import Settings
 
@@ -109,6 +110,11 @@ class EventStore:
         finally:
             con.close()
 
+    def ping(self) -> None:
+        """Read one row of the newest snapshot: raises when the store cannot be read (readiness probe)."""
+        with self.reading() as conn:
+            conn.execute("SELECT 1 FROM failure_events LIMIT 1").fetchall()
+
     def count(self) -> int:
         """Number of stored events."""
         return self.snapshot().rows
@@ -126,8 +132,8 @@ class EventStore:
         con = duckdb.connect(str(path))
         try:
             con.execute(
-                f"SET memory_limit = {duck.string_literal(SCRATCH_MEMORY_LIMIT)}; "
-                f"SET temp_directory = {duck.string_literal(str(spill))}; "
+                f"SET memory_limit = {string_literal(SCRATCH_MEMORY_LIMIT)}; "
+                f"SET temp_directory = {string_literal(str(spill))}; "
                 "SET enable_progress_bar = false; SET TimeZone = 'UTC'"
             )
             yield con

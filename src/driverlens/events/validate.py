@@ -18,6 +18,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from driverlens.catalog import ColumnType
 from driverlens.errors import IngestError, Problem
+from driverlens.events.sql import quoted_column, string_literal
 
 MAX_LISTED_ERRORS = 20
 FORMATS = {".csv": "csv", ".csv.gz": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
@@ -35,9 +36,7 @@ class RowSpec:
 
     def quoted(self, column: str) -> str:
         """A column of this table as a quoted identifier (refuses anything else)."""
-        if column not in self.types:
-            raise KeyError(f"not a column of this table: {column}")
-        return f'"{column}"'
+        return quoted_column(column, self.types, "a column of this table")
 
 
 class RowsRejected(IngestError):
@@ -128,7 +127,7 @@ def write_rejects(con: duckdb.DuckDBPyConnection, rejects: str, dest: Path, spec
     )
     con.execute(
         f"""COPY (SELECT __line AS line, {reasons} AS reasons, {cols} FROM {rejects} ORDER BY __line)
-            TO {literal(str(dest))} (FORMAT csv, HEADER true)"""
+            TO {string_literal(str(dest))} (FORMAT csv, HEADER true)"""
     )
 
 
@@ -155,7 +154,7 @@ def _staged_select(raw: str, spec: RowSpec) -> str:
 
 def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, spec: RowSpec) -> None:
     fmt = file_format(path)
-    src = literal(str(path))
+    src = string_literal(str(path))
     if fmt == "csv":
         rel = f"read_csv({src}, all_varchar = true, header = true)"
         line = "row_number() OVER () + 1"  # line 1 is the header
@@ -167,8 +166,8 @@ def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, spec: RowSpe
         line = "row_number() OVER ()"
     if fmt == "jsonl":
         # Parse each line once: one multi-path extraction, then list elements become columns.
-        allowed = ", ".join(literal(c) for c in spec.columns)
-        paths = ", ".join(literal(f'$."{c}"') for c in spec.columns)
+        allowed = ", ".join(string_literal(c) for c in spec.columns)
+        paths = ", ".join(string_literal(f'$."{c}"') for c in spec.columns)
         cols = ", ".join(f"__v[{n}] AS {spec.quoted(c)}" for n, c in enumerate(spec.columns, start=1))
         con.execute(
             f"""CREATE TABLE {raw} AS SELECT __line, __shape, {cols} FROM (
@@ -196,7 +195,8 @@ def _load_raw(con: duckdb.DuckDBPyConnection, path: Path, raw: str, spec: RowSpe
         # A parsed value that still starts with a double quote had an opening quote and no closing one:
         # the parser ran past the field (or the line). Refuse the row rather than load a mangled row.
         firsts = " ".join(
-            f"WHEN starts_with({spec.quoted(c)}, '\"') THEN {literal(UNTERMINATED + c)}" for c in spec.columns
+            f"WHEN starts_with({spec.quoted(c)}, '\"') THEN {string_literal(UNTERMINATED + c)}"
+            for c in spec.columns
         )
         shape = f"CASE {firsts} END"
     con.execute(f"CREATE TABLE {raw} AS SELECT {line} AS __line, {shape} AS __shape, {cols} FROM {rel}")
@@ -215,7 +215,9 @@ def typed(column: str, spec: RowSpec) -> str:
     """The trimmed text of ``column`` cast to its type (NULL when it does not cast)."""
     v, ctype = _value(column, spec), spec.types[column]
     if column in spec.allowed:
-        cases = " ".join(f"WHEN {literal(a.lower())} THEN {literal(a)}" for a in spec.allowed[column])
+        cases = " ".join(
+            f"WHEN {string_literal(a.lower())} THEN {string_literal(a)}" for a in spec.allowed[column]
+        )
         return f"CASE lower({v}) {cases} END"
     if ctype is ColumnType.INTEGER:
         return f"CASE WHEN regexp_full_match({v}, '[+-]?[0-9]+') THEN TRY_CAST({v} AS BIGINT) END"
@@ -243,9 +245,9 @@ def _errors_expr(spec: RowSpec) -> str:
     for c in spec.columns:
         v, cast = _value(c, spec), typed(c, spec)
         if c in spec.allowed:
-            reason = literal("not one of " + ", ".join(spec.allowed[c]))
+            reason = string_literal("not one of " + ", ".join(spec.allowed[c]))
         else:
-            reason = literal(_REASONS.get(spec.types[c], "invalid"))
+            reason = string_literal(_REASONS.get(spec.types[c], "invalid"))
         checks = [f"WHEN {v} IS NOT NULL AND {cast} IS NULL THEN {reason}"]
         if c in spec.required:
             checks.insert(0, f"WHEN {v} IS NULL THEN 'required'")
@@ -254,7 +256,7 @@ def _errors_expr(spec: RowSpec) -> str:
         checks.insert(0, f"WHEN {_has_nul(v)} THEN 'contains a NUL character'")
         reason_expr = f"CASE {' '.join(checks)} END"
         items.append(
-            f"CASE WHEN ({reason_expr}) IS NOT NULL THEN {{'column': {literal(c)}, "
+            f"CASE WHEN ({reason_expr}) IS NOT NULL THEN {{'column': {string_literal(c)}, "
             f"'reason': ({reason_expr}), 'value': left({v}, 80)}} END"
         )
     # A JSON line that is not an object has no columns to check.
@@ -288,11 +290,6 @@ def _first_problems(con: duckdb.DuckDBPyConnection, rejects: str) -> list[Proble
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> int:
     rows = con.execute(sql).fetchall()  # fetchall: DuckDB refuses new work while a result is unfinished
     return int(rows[0][0]) if rows else 0
-
-
-def literal(value: str) -> str:
-    """A DuckDB string literal (quotes doubled)."""
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _first_line(exc: BaseException) -> str:

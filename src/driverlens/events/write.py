@@ -25,7 +25,6 @@ from dataclasses import dataclass
 import duckdb
 
 from driverlens.errors import ServiceUnavailable
-from driverlens.events.duck import string_literal
 from driverlens.events.files import write_days
 from driverlens.events.lake import COPIES, CommitConflict, Lake, Snapshot, WrittenFile
 from driverlens.events.schema import (
@@ -35,6 +34,7 @@ from driverlens.events.schema import (
     OEM_CLUSTER_KEY,
     quoted,
 )
+from driverlens.events.sql import string_literal
 
 MAX_ATTEMPTS = 30
 _SORT_KEYS: dict[str, tuple[str, ...]] = {CLUSTER_KEY[0]: CLUSTER_KEY, OEM_CLUSTER_KEY[0]: OEM_CLUSTER_KEY}

@@ -29,11 +29,11 @@ import duckdb
 from driverlens.errors import IngestError, ServiceUnavailable
 from driverlens.events.files import write_days
 from driverlens.events.lake import CommitConflict, DataFile, Lake, WrittenFile
+from driverlens.events.sql import string_literal
 from driverlens.events.store import EventStore
 from driverlens.events.validate import (
     RowSpec,
     check_files,
-    literal,
     progress_bars,
     rejects_path,
     validate_file,
@@ -103,7 +103,7 @@ def ingest_installs(
                 rejects.append((checked.rejects, rejects_path(path)))
             cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
             con.execute(
-                f"INSERT INTO {_BATCH} SELECT {cols}, {literal(path.name)}, __line "
+                f"INSERT INTO {_BATCH} SELECT {cols}, {string_literal(path.name)}, __line "
                 f"FROM {checked.staged} WHERE NOT __bad"
             )
             con.execute(f"DROP TABLE {checked.staged}")
@@ -141,7 +141,7 @@ def commit_rows(
     load: (keys added, keys replaced, committed version or None when nothing changed)."""
     cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE installs_new AS SELECT {cols}, {literal(origin)} AS __file, "
+        f"CREATE OR REPLACE TEMP TABLE installs_new AS SELECT {cols}, {string_literal(origin)} AS __file, "
         f"row_number() OVER (ORDER BY {_KEY_SQL}) AS __line FROM {source}"
     )
     return _commit(store.installs, con, batch_id, replace=replace)
@@ -221,7 +221,7 @@ def _load_stored(con: duckdb.DuckDBPyConnection, files: list[DataFile]) -> None:
     cols = ", ".join(f"{quoted(c)} {COLUMN_TYPES[c].duckdb_type}" for c in COLUMN_NAMES)
     con.execute(f"CREATE OR REPLACE TEMP TABLE installs_stored ({cols})")
     if files:
-        paths = ", ".join(literal(f.path) for f in files)
+        paths = ", ".join(string_literal(f.path) for f in files)
         names = ", ".join(quoted(c) for c in COLUMN_NAMES)
         con.execute(
             f"INSERT INTO installs_stored SELECT {names} FROM read_parquet([{paths}], "

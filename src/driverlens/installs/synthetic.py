@@ -12,7 +12,7 @@ import tempfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from driverlens.events.duck import string_literal
+from driverlens.events.sql import string_literal
 from driverlens.events.store import EventStore
 from driverlens.installs.ingest import InstallIngestReport, ingest_installs
 

@@ -16,6 +16,7 @@ import pyarrow as pa
 
 from driverlens.catalog import ColumnType
 from driverlens.events.lake import Layout, Snapshot
+from driverlens.events.sql import quoted_column, string_literal
 
 VIEW = "install_base"  # the name compiled SQL reads, in DuckDB and in Spark
 DATE_COLUMN = "InstallDate"
@@ -68,9 +69,7 @@ def lake_root(data_dir: Path) -> Path:
 
 def quoted(column: str) -> str:
     """A column of the table as a quoted identifier (refuses anything else)."""
-    if column not in COLUMN_TYPES:
-        raise KeyError(f"not an install base column: {column}")
-    return f'"{column}"'
+    return quoted_column(column, COLUMN_TYPES, "an install base column")
 
 
 def duckdb_source_sql(snapshot: Snapshot | None) -> str:
@@ -79,7 +78,7 @@ def duckdb_source_sql(snapshot: Snapshot | None) -> str:
     if not paths:
         cols = ", ".join(f"CAST(NULL AS {COLUMN_TYPES[c].duckdb_type}) AS {quoted(c)}" for c in COLUMN_NAMES)
         return f"SELECT {cols} WHERE false"
-    files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    files = ", ".join(string_literal(p) for p in paths)
     cols = ", ".join(quoted(c) for c in COLUMN_NAMES)
     return (
         f"SELECT {cols} FROM read_parquet([{files}], hive_partitioning = true, "

@@ -5,18 +5,35 @@ switched off so SQLAlchemy emits ``BEGIN`` itself; :meth:`Database.write_session
 ``BEGIN IMMEDIATE`` instead, which takes the write lock up front, so a read-then-write claim can never
 fail half-way with "database is locked" (the second writer waits for the busy timeout instead).
 PostgreSQL (psycopg 3): ordinary transactions; use ``SELECT ... FOR UPDATE SKIP LOCKED`` for claims.
+
+For async callers (the API) the handle also owns the process's one metadata writer thread
+(:meth:`Database.write`), the raw ``sqlite3`` fast path of the hottest statements on a SQLite file
+(:attr:`Database.fast`, used by the repositories only) and the group commit of template creations built
+on both, like datasette's ``Database``: one object owns SQLite's single writer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import contextvars
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from anyio.to_thread import run_sync
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from driverlens.metadata.group_commit import TemplateInserts
+    from driverlens.metadata.hotpath import SqliteHotPath
+
+T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "driverlens_sqlite_begin"
@@ -67,7 +84,8 @@ class Database:
     Objects stay usable after their session closes (``expire_on_commit=False``).
     """
 
-    def __init__(self, url: str | URL, *, echo: bool = False) -> None:
+    def __init__(self, url: str | URL, *, echo: bool = False, fast_path: bool = True) -> None:
+        """``fast_path=False`` keeps every statement on SQLAlchemy (the raw ``sqlite3`` twins' reference)."""
         self.url = normalize_url(url)
         self.dialect_name = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
@@ -84,6 +102,11 @@ class Database:
             self._write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
+        self._fast_path = fast_path and self.dialect_name == "sqlite" and _sqlite_file(self.url) is not None
+        self._lock = threading.RLock()
+        self._writer: ThreadPoolExecutor | None = None
+        self._fast: SqliteHotPath | None = None
+        self._template_inserts: TemplateInserts | None = None
 
     @property
     def url_text(self) -> str:
@@ -112,7 +135,73 @@ class Database:
         with self._write_engine.begin() as connection:
             yield connection
 
+    @property
+    def writer(self) -> ThreadPoolExecutor:
+        """The process's one metadata writer thread (started on first use)."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="driverlens-writer")
+            return self._writer
+
+    @property
+    def fast(self) -> SqliteHotPath | None:
+        """Raw ``sqlite3`` twins of the hottest statements (a SQLite file only); for repositories."""
+        if not self._fast_path:
+            return None
+        if self._fast is not None:  # the common case, read on every hot request: no lock
+            return self._fast
+        writer = self.writer
+        with self._lock:
+            if self._fast is None:
+                from driverlens.metadata.hotpath import SqliteHotPath
+
+                self._fast = SqliteHotPath.for_database(self, checkpoints=writer)
+            return self._fast
+
+    @property
+    def template_inserts(self) -> TemplateInserts | None:
+        """Group commit of template creations over :attr:`fast` (None without a fast path)."""
+        if self._template_inserts is not None:
+            return self._template_inserts
+        fast = self.fast
+        if fast is None:
+            return None
+        with self._lock:
+            if self._template_inserts is None:
+                from driverlens.metadata.group_commit import TemplateInserts
+
+                self._template_inserts = TemplateInserts(fast, self.writer)
+            return self._template_inserts
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a short metadata read from async code. On SQLite (WAL) readers never wait for writers, so
+        the read runs inline: a thread hop costs more than the query. Elsewhere it runs in a thread."""
+        if self.is_sqlite:
+            return fn(*args)
+        return await run_sync(partial(fn, *args))
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a metadata write on the one writer thread: SQLite takes one writer at a time, and a queue
+        here is cheaper than many threads contending for its lock. The caller's context (its
+        trackingId for the log) goes along."""
+        call = partial(contextvars.copy_context().run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self.writer, call)
+
+    def ping(self) -> None:
+        """One trivial statement: raises when the store cannot be reached (the readiness probe)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+
     def dispose(self) -> None:
+        """Stop the writer thread (after its queued work), close the fast path's connections and pool."""
+        with self._lock:
+            writer, self._writer = self._writer, None
+            fast, self._fast = self._fast, None
+            self._template_inserts = None
+        if writer is not None:
+            writer.shutdown(wait=True)
+        if fast is not None:
+            fast.close()
         self.engine.dispose()
 
     def __repr__(self) -> str:

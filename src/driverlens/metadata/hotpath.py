@@ -5,7 +5,8 @@ such request; through SQLAlchemy each statement costs 50-300 us of connection, t
 machinery, directly on ``sqlite3`` a few microseconds. Values are bound with the SQLite forms of the
 models' own column types (their public bind processors), so what is stored is byte for byte what the
 ORM stores (tests compare both); run times are read back as ``UtcDateTime`` reads them. Only for a
-SQLite file; PostgreSQL keeps the ORM path.
+SQLite file, owned by its ``Database`` (``Database.fast``) and chosen inside the repositories
+(clients, runs, templates); PostgreSQL keeps the ORM path, and no caller sees the difference.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ class SqliteHotPath:
     @classmethod
     def for_database(cls, db: Database, checkpoints: Executor | None = None) -> SqliteHotPath | None:
         """The hot path for a SQLite file (None otherwise); ``checkpoints`` runs WAL checkpoints that
-        non-waiting writes leave out (without it, :meth:`try_insert_template` always declines)."""
+        non-waiting writes leave out (without it, :meth:`try_insert_templates` always declines)."""
         path = sqlite_file(db)
         return None if path is None else cls(path, db, checkpoints)
 
@@ -150,29 +151,18 @@ class SqliteHotPath:
             for due, state, location, manual, fmt, sha256, version, newest, delta in rows
         ]
 
-    def insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int:
-        """A new template and its version 1 in one write transaction; returns the template id.
-
-        Waits for the write lock (busy timeout): run it on a writer thread, never on the event loop.
-        """
-        return self.insert_templates([(partner_id, body, now)])[0]
-
     def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
         """Several new templates (each with its version 1) in one write transaction; their ids.
-        Waits for the write lock, like :meth:`insert_template`."""
+        Waits for the write lock (busy timeout): run it on a writer thread, never on the event loop."""
         ids = self._insert_templates(self._conn(), rows, nowait=False)
         assert ids is not None
         return ids
 
-    def try_insert_template(self, partner_id: int, body: dict[str, Any], now: datetime) -> int | None:
-        """Like :meth:`insert_template`, but never waits: None when another connection holds the write
-        lock (the caller then queues :meth:`insert_template` on its writer thread). A commit in WAL
-        mode with ``synchronous = NORMAL`` syncs nothing, so this is safe on the event loop."""
-        ids = self.try_insert_templates([(partner_id, body, now)])
-        return None if ids is None else ids[0]
-
     def try_insert_templates(self, rows: Sequence[NewTemplate]) -> list[int] | None:
-        """Like :meth:`insert_templates`, but None at once when the write lock is taken elsewhere."""
+        """Like :meth:`insert_templates`, but never waits: None at once when another connection holds the
+        write lock (the caller then queues :meth:`insert_templates` on its writer thread), and always
+        None without a checkpoint executor. A commit in WAL mode with ``synchronous = NORMAL`` syncs
+        nothing, so this is safe on the event loop."""
         if self._checkpoints is None:
             return None
         return self._insert_templates(self._conn(), rows, nowait=True)

@@ -27,6 +27,7 @@ from driverlens.engines.duckdb_engine import copy_to_file
 from driverlens.engines.formats import RunOutput
 from driverlens.errors import DriverLensError, NotFound
 from driverlens.events import duck
+from driverlens.events.sql import string_literal
 from driverlens.metadata import Run
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import run_deltas
@@ -189,10 +190,9 @@ class DeltaRun:
 
 
 def _column_types(con: Any, path: Path) -> dict[str, str]:
-    literal = str(path).replace("'", "''")
     return {
         str(r[0]): str(r[1])
-        for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{literal}')").fetchall()
+        for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet({string_literal(str(path))})").fetchall()
     }
 
 

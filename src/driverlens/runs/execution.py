@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Protocol
 
 import duckdb
-from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -24,8 +23,9 @@ from driverlens.compiler import CompiledQuery, DataWindow, Scope, compile_templa
 from driverlens.compiler.spreadsheet import neutralise_formulas
 from driverlens.engines import Engine, OutputFormat
 from driverlens.errors import DriverLensError, QueryTimeout, ValidationFailed
-from driverlens.metadata import Partner, Report, Run, Template, TemplateVersion
+from driverlens.metadata import Partner, Report, Run
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import runs as runs_repo
 from driverlens.retry import RetryPolicy
 from driverlens.runs import leases
 from driverlens.runs.delta import DeltaKeyNotUnique, DeltaRun, base_key_of
@@ -101,14 +101,8 @@ def attempt_prefix(partner_id: int, report_id: int, run_id: int, attempt: int) -
 
 def load_context(db: Database, run: Run) -> RunContext:
     with db.session() as session:
-        row = session.execute(
-            select(Report, Partner, TemplateVersion.body)
-            .join(Partner, Partner.id == Report.partner_id)
-            .join(Template, Template.id == Report.template_id)
-            .join(TemplateVersion, TemplateVersion.template_id == Template.id)
-            .where(Report.id == run.report_id, TemplateVersion.version == run.template_version)
-        ).one()
-    return RunContext(report=row[0], partner=row[1], body=dict(row[2]))
+        report, partner, body = runs_repo.run_context(session, run.report_id, run.template_version)
+    return RunContext(report=report, partner=partner, body=body)
 
 
 def compile_run(

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from driverlens.clock import ensure_utc
-from driverlens.metadata import Report, Run, RunState, Template
+from driverlens.metadata import Run, RunState
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import run_leases as repo
+from driverlens.metadata.repositories import runs as runs_repo
+from driverlens.metadata.repositories.run_leases import holds_lease as _holds_lease
 from driverlens.runs.failures import RunErrorCode
-from driverlens.runs.states import LeaseLost, Outcome, record_transition, rowcount
+from driverlens.runs.states import LeaseLost, Outcome, record_transition
 
 #: Tests switch this off to prove that the concurrency tests catch a missing lease check (the claim
 #: then reads and writes in separate transactions and commits match on the run id alone). Never in use.
@@ -35,23 +37,6 @@ MAX_CLAIMS = 8
 _CLAIM_SCAN = 8
 
 AfterCommit = Callable[[Session, Run], None]
-
-
-def _claimable(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(
-            Run.state == RunState.PENDING,
-            Run.next_attempt_at <= now,
-            Report.is_paused == false(),
-            Report.deleted_at.is_(None),
-        ),
-        and_(Run.state == RunState.IN_PROGRESS, Run.lease_expires_at <= now),
-    )
-
-
-def _holds_lease(worker_id: str, now: datetime, attempt: int | None) -> ColumnElement[bool]:
-    held = and_(Run.lease_owner == worker_id, Run.lease_expires_at > now)
-    return held if attempt is None else and_(held, Run.attempts == attempt)
 
 
 def abandoned_message(attempts: int) -> str:
@@ -75,7 +60,7 @@ def claim(
     now = ensure_utc(now)
     if not CHECK_LEASES:
         return _claim_unchecked(db, worker_id, now, lease_s)
-    if not _anything_claimable(db, now):
+    if not repo.anything_claimable(db, now):
         return None  # idle polls never take the write lock
     with db.write_session() as session:
         for _ in range(_CLAIM_SCAN):
@@ -83,19 +68,19 @@ def claim(
             if FAIR_CLAIMS:
                 partner_id = _fairest_partner(session, now)
                 if partner_id is not None:
-                    row = session.execute(_candidate(db, now, partner_id)).first()
+                    row = repo.candidate(session, now, partner_id)
             if row is None:  # (on PostgreSQL that partner's runs may all be locked by other claimers)
-                row = session.execute(_candidate(db, now, None)).first()
+                row = repo.candidate(session, now, None)
             if row is None:
                 return None
             run_id, state, attempts, version = row
-            observed = and_(Run.state == state, Run.attempts == attempts)
+            observed = repo.observed(state, attempts)
             if state is RunState.IN_PROGRESS and attempts >= max_claims:
                 if record_transition(
                     session, run_id, [state], RunState.FAILED, now, guard=observed,
                     error=abandoned_message(attempts),
                 ):  # fmt: skip
-                    run = session.get(Run, run_id, populate_existing=True)
+                    run = runs_repo.reload(session, run_id)
                     if run is not None and on_failed is not None:
                         on_failed(session, run)
                 continue
@@ -103,26 +88,9 @@ def claim(
                 session, run_id, [state], RunState.IN_PROGRESS, now, guard=observed,
                 worker_id=worker_id, lease_s=lease_s, template_version=version,
             ):  # fmt: skip
-                return session.get(Run, run_id, populate_existing=True)
+                return runs_repo.reload(session, run_id)
             return None
     return None
-
-
-def _candidate(db: Database, now: datetime, partner_id: int | None) -> Select[int, RunState, int, int]:
-    """The oldest claimable run (of one partner, when given)."""
-    query = (
-        select(Run.id, Run.state, Run.attempts, Template.current_version)
-        .join(Report, Report.id == Run.report_id)
-        .join(Template, Template.id == Report.template_id)
-        .where(_claimable(now))
-        .order_by(Run.next_attempt_at, Run.id)
-        .limit(1)
-    )
-    if partner_id is not None:
-        query = query.where(Report.partner_id == partner_id)
-    if not db.is_sqlite:
-        query = query.with_for_update(of=Run, skip_locked=True)
-    return query
 
 
 def _fairest_partner(session: Session, now: datetime) -> int | None:
@@ -131,40 +99,12 @@ def _fairest_partner(session: Session, now: datetime) -> int | None:
     Round robin between partners with claimable runs, so a partner with a long backlog gets one run
     per turn like everyone else: another partner's due run waits at most for the runs already running.
     """
-    waiting = dict(
-        session.execute(
-            select(Report.partner_id, func.min(Run.next_attempt_at))
-            .select_from(Run)
-            .join(Report, Report.id == Run.report_id)
-            .where(_claimable(now))
-            .group_by(Report.partner_id)
-        ).all()
-    )
+    waiting = repo.waiting_partners(session, now)
     if len(waiting) <= 1:
         return next(iter(waiting), None)
     partners = list(waiting)
-    running = dict(
-        session.execute(
-            select(Report.partner_id, func.count())
-            .select_from(Run)
-            .join(Report, Report.id == Run.report_id)
-            .where(
-                Report.partner_id.in_(partners),
-                Run.state == RunState.IN_PROGRESS,
-                Run.lease_expires_at > now,
-            )
-            .group_by(Report.partner_id)
-        ).all()
-    )
-    served = dict(
-        session.execute(
-            select(Report.partner_id, func.max(Run.started_at))
-            .select_from(Run)
-            .join(Report, Report.id == Run.report_id)
-            .where(Report.partner_id.in_(partners), Run.started_at.is_not(None))
-            .group_by(Report.partner_id)
-        ).all()
-    )
+    running = repo.running_per_partner(session, partners, now)
+    served = repo.last_started_per_partner(session, partners)
     never = datetime.min.replace(tzinfo=UTC)
 
     def turn(partner_id: int) -> tuple[int, datetime, datetime, int]:
@@ -179,23 +119,9 @@ def _fairest_partner(session: Session, now: datetime) -> int | None:
     return min(partners, key=turn)
 
 
-def _anything_claimable(db: Database, now: datetime) -> bool:
-    with db.session() as session:
-        query = select(Run.id).join(Report, Report.id == Run.report_id).where(_claimable(now)).limit(1)
-        return session.execute(query).first() is not None
-
-
 def _claim_unchecked(db: Database, worker_id: str, now: datetime, lease_s: float) -> Run | None:
     """The deliberately broken claim: read, then write in another transaction, matching the id only."""
-    with db.session() as session:
-        row = session.execute(
-            select(Run.id, Template.current_version)
-            .join(Report, Report.id == Run.report_id)
-            .join(Template, Template.id == Report.template_id)
-            .where(_claimable(now))
-            .order_by(Run.next_attempt_at, Run.id)
-            .limit(1)
-        ).first()
+    row = repo.oldest_claimable(db, now)
     if row is None:
         return None
     time.sleep(0.05)  # widen the race window so the broken variant reliably shows what it breaks
@@ -204,7 +130,7 @@ def _claim_unchecked(db: Database, worker_id: str, now: datetime, lease_s: float
             session, row[0], [RunState.PENDING, RunState.IN_PROGRESS], RunState.IN_PROGRESS, now,
             compare=False, worker_id=worker_id, lease_s=lease_s, template_version=row[1],
         )  # fmt: skip
-        return session.get(Run, row[0], populate_existing=True)
+        return runs_repo.reload(session, row[0])
 
 
 def renew(db: Database, run_id: int, worker_id: str, now: datetime, lease_s: float) -> bool:
@@ -212,14 +138,7 @@ def renew(db: Database, run_id: int, worker_id: str, now: datetime, lease_s: flo
     now = ensure_utc(now)
     if not CHECK_LEASES:
         return True
-    with db.write_session() as session:
-        result = session.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.state == RunState.IN_PROGRESS, Run.lease_owner == worker_id)
-            .values(lease_expires_at=now + timedelta(seconds=lease_s))
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
+    return repo.renew(db, run_id, worker_id, now, lease_s)
 
 
 def _finish(
@@ -240,7 +159,7 @@ def _finish(
         )  # fmt: skip
         if not done:
             raise LeaseLost(f"worker {worker_id} no longer holds the lease of run {run_id}")
-        run = session.get(Run, run_id, populate_existing=True)
+        run = runs_repo.reload(session, run_id)
         if run is None:  # pragma: no cover - the update matched it a moment ago
             raise LeaseLost(f"run {run_id} disappeared")
         if after is not None:
@@ -307,11 +226,4 @@ def release(db: Database, run_id: int, worker_id: str, now: datetime, *, attempt
 
 def record_window(db: Database, run_id: int, worker_id: str, start: date, end: date) -> bool:
     """Store the window a run actually covers (a template edit may have changed its period)."""
-    with db.write_session() as session:
-        result = session.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.lease_owner == worker_id, Run.state == RunState.IN_PROGRESS)
-            .values(window_start=start, window_end=end)
-            .execution_options(synchronize_session=False)
-        )
-        return rowcount(result) == 1
+    return repo.record_window(db, run_id, worker_id, start, end)

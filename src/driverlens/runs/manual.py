@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driverlens.clock import ensure_utc
 from driverlens.errors import DriverLensError
 from driverlens.metadata import Report, Run
-from driverlens.runs.planner import current_template_version, insert_runs, run_row
+from driverlens.metadata.repositories import runs as repo
+from driverlens.runs.planner import current_template_version, run_row
 from driverlens.runs.schedule import PlannedRun, PlannedState, run_window
 
 _INSERT_TRIES = 20
@@ -26,14 +26,9 @@ def start_manual_run(session: Session, report: Report, now: datetime) -> Run:
     version, period = current_template_version(session, report.template_id)
     window = run_window(period, now)
     for _ in range(_INSERT_TRIES):
-        last = session.scalar(
-            select(func.max(Run.run_index)).where(Run.report_id == report.id, Run.manual.is_(True))
-        )
-        index = 0 if last is None else int(last) + 1
+        last = repo.last_manual_index(session, report.id)
+        index = 0 if last is None else last + 1
         planned = PlannedRun(index, now, window, PlannedState.PENDING)
-        if insert_runs(session, [run_row(report, planned, version, now, manual=True)]):
-            run = session.scalars(
-                select(Run).where(Run.report_id == report.id, Run.manual.is_(True), Run.run_index == index)
-            ).one()
-            return run
+        if repo.insert_runs(session, [run_row(report, planned, version, now, manual=True)]):
+            return repo.manual_run(session, report.id, index)
     raise DriverLensError(f"could not record a manual run of report {report.id}; try again")

@@ -6,18 +6,17 @@ Leader-free and idempotent: every worker plans on every loop; the unique (report
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from driverlens.catalog import ReportPeriod
 from driverlens.clock import ensure_utc
-from driverlens.metadata import Report, Run, RunState, Template, TemplateVersion
+from driverlens.metadata import Report, RunState
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import runs as repo
 from driverlens.runs.schedule import (
     PauseSpan,
     PlannedRun,
@@ -26,7 +25,6 @@ from driverlens.runs.schedule import (
     plan_runs,
     rebase_unstarted,
 )
-from driverlens.runs.states import rowcount
 from driverlens.templates import parse_template
 
 SKIPPED_MESSAGE = "skipped: the report was paused when this run was due"
@@ -53,12 +51,8 @@ def period_of(body: Mapping[str, Any]) -> ReportPeriod:
 
 
 def current_template_version(session: Session, template_id: int) -> tuple[int, ReportPeriod]:
-    row = session.execute(
-        select(TemplateVersion.version, TemplateVersion.body)
-        .join(Template, Template.id == TemplateVersion.template_id)
-        .where(Template.id == template_id, TemplateVersion.version == Template.current_version)
-    ).one()
-    return int(row[0]), period_of(row[1])
+    version, body = repo.current_template_version(session, template_id)
+    return version, period_of(body)
 
 
 def run_row(
@@ -85,36 +79,10 @@ def run_row(
     }
 
 
-def insert_runs(session: Session, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert runs, ignoring any that already exist (another planner was first); returns how many."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        stmt: Any = postgresql.insert(Run).on_conflict_do_nothing(
-            index_elements=[Run.report_id, Run.manual, Run.run_index]
-        )
-    else:
-        stmt = sqlite.insert(Run).on_conflict_do_nothing(
-            index_elements=[Run.report_id, Run.manual, Run.run_index]
-        )
-    inserted = 0
-    for row in rows:
-        # RETURNING says whether the row went in (rowcount is not reliable for ORM-level inserts).
-        inserted += len(session.execute(stmt.values(**row).returning(Run.id)).all())
-    return inserted
-
-
 def _reports_needing_runs(session: Session, now: datetime) -> list[Report]:
     """Reports whose due scheduled runs are not all recorded yet (cheap pre-filter in Python)."""
-    counts = dict(
-        session.execute(
-            select(Run.report_id, func.count()).where(Run.manual.is_(False)).group_by(Run.report_id)
-        ).all()
-    )
-    reports = session.scalars(
-        select(Report).where(Report.deleted_at.is_(None), Report.start_time <= now).order_by(Report.id)
-    ).all()
+    counts = repo.scheduled_run_counts(session)
+    reports = repo.started_reports(session, now)
     return [r for r in reports if schedule_of(r).due_count(now) > counts.get(r.id, 0)]
 
 
@@ -127,9 +95,7 @@ def plan_report(
     a schedule that starts far in the past (or a long outage) queues its missed runs a few at a time,
     oldest first, instead of all at once. Skipped runs are always recorded.
     """
-    recorded = session.execute(
-        select(Run.run_index, Run.state).where(Run.report_id == report.id, Run.manual.is_(False))
-    ).all()
+    recorded = repo.scheduled_states(session, report.id)
     existing = {index for index, _ in recorded}
     version, period = current_template_version(session, report.template_id)
     planned = plan_runs(schedule_of(report), period, now, existing=existing, pauses=pauses_of(report))
@@ -159,13 +125,13 @@ def plan_due_runs(db: Database, now: datetime, *, max_catch_up: int | None = Non
     if not rows:
         return 0
     with db.write_session() as session:
-        return insert_runs(session, rows)
+        return repo.insert_runs(session, rows)
 
 
 def record_skips(session: Session, report: Report, now: datetime) -> int:
     """Record as Skipped the runs due while the report was paused (call on resume; idempotent)."""
     rows = [r for r in plan_report(session, report, ensure_utc(now)) if r["state"] is RunState.SKIPPED]
-    return insert_runs(session, rows)
+    return repo.insert_runs(session, rows)
 
 
 def apply_schedule_edit(session: Session, report: Report, now: datetime) -> int:
@@ -175,34 +141,21 @@ def apply_schedule_edit(session: Session, report: Report, now: datetime) -> int:
     schedule's due time for their index, and indices beyond the new count are dropped. Returns how many
     runs changed.
     """
-    unstarted = session.scalars(
-        select(Run).where(
-            Run.report_id == report.id,
-            Run.manual.is_(False),
-            Run.state == RunState.PENDING,
-            Run.attempts == 0,
-        )
-    ).all()
+    unstarted = repo.unstarted_scheduled_runs(session, report.id)
     if not unstarted:
         return 0
     _, period = current_template_version(session, report.template_id)
     moved, dropped = rebase_unstarted(schedule_of(report), period, [r.run_index for r in unstarted])
     changed = 0
     for run in unstarted:
-        # Guarded like a claim: a worker may have started the run since it was read.
-        still_unstarted = and_(Run.id == run.id, Run.state == RunState.PENDING, Run.attempts == 0)
+        # Guarded like a claim (in the repository): a worker may have started the run since it was read.
         target = moved.get(run.run_index)
         if run.run_index in dropped or target is None or target[0] > ensure_utc(now):
             # Gone from the new schedule, or not due yet under it (the planner records it when due).
-            stmt: Any = delete(Run).where(still_unstarted)
+            changed += repo.drop_unstarted(session, run.id)
         else:
             due, window = target
-            stmt = (
-                update(Run)
-                .where(still_unstarted)
-                .values(due_at=due, next_attempt_at=due, window_start=window.start, window_end=window.end)
-            )
-        changed += rowcount(session.execute(stmt.execution_options(synchronize_session=False)))
+            changed += repo.move_unstarted(session, run.id, due, window.start, window.end)
     return changed
 
 
@@ -213,12 +166,7 @@ def report_is_active(session: Session, report: Report) -> bool:
     if report.is_paused:
         return False
     terminal = [s for s in RunState if s.is_terminal]
-    ended = session.scalar(
-        select(func.count()).where(Run.report_id == report.id, Run.manual.is_(False), Run.state.in_(terminal))
-    )
-    if int(ended or 0) < report.recurrence:
+    ended = repo.count_runs(session, report.id, terminal, within=True, scheduled_only=True)
+    if ended < report.recurrence:
         return True
-    unfinished = session.scalar(
-        select(func.count()).where(Run.report_id == report.id, Run.state.not_in(terminal))
-    )
-    return bool(unfinished)
+    return repo.count_runs(session, report.id, terminal, within=False, scheduled_only=False) > 0

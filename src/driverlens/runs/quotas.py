@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from driverlens.errors import Conflict, RateLimited
-from driverlens.metadata import Report, Run, RunState
+from driverlens.metadata import RunState
+from driverlens.metadata.repositories import runs as repo
 from driverlens.settings import Settings
 
 ACTIVE = (RunState.PENDING, RunState.IN_PROGRESS)
@@ -47,24 +47,12 @@ class StorageQuotaExceeded(Conflict):
 
 def active_runs(session: Session, partner_id: int) -> int:
     """The partner's runs that are queued (Pending) or running."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(Run)
-        .join(Report, Report.id == Run.report_id)
-        .where(Report.partner_id == partner_id, Run.state.in_(ACTIVE))
-    )
-    return int(count or 0)
+    return repo.partner_run_count(session, partner_id, ACTIVE)
 
 
 def stored_bytes(session: Session, partner_id: int) -> int:
     """Bytes of the partner's report files still kept (completed runs whose file is not purged)."""
-    total = session.scalar(
-        select(func.coalesce(func.sum(Run.bytes), 0))
-        .select_from(Run)
-        .join(Report, Report.id == Run.report_id)
-        .where(Report.partner_id == partner_id, Run.state == RunState.COMPLETED, Run.location != "")
-    )
-    return int(total or 0)
+    return repo.partner_stored_bytes(session, partner_id)
 
 
 def storage_message(used: int, limit: int) -> str:

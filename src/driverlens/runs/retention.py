@@ -11,16 +11,13 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, update
-
 from driverlens.blobs.store import BlobStore
 from driverlens.cabs.retention import forget_purged_blobs, purge_cabs_without_events
 from driverlens.clock import ensure_utc
 from driverlens.events.store import EventStore
-from driverlens.metadata import Run
 from driverlens.metadata.database import Database
 from driverlens.metadata.repositories import run_deltas
-from driverlens.runs.states import rowcount
+from driverlens.metadata.repositories import runs as repo
 
 log = logging.getLogger(__name__)
 
@@ -55,24 +52,10 @@ def purge_files(db: Database, blobs: BlobStore, now: datetime, retention_days: i
     with db.write_session() as session:
         for start in range(0, len(keys), 500):
             chunk = keys[start : start + 500]
-            unlinked += rowcount(
-                session.execute(
-                    update(Run)
-                    .where(Run.location.in_(chunk))
-                    .values(location="")
-                    .execution_options(synchronize_session=False)
-                )
-            )
+            unlinked += repo.unlink_files(session, chunk)
             run_deltas.forget_bases(session, chunk)
         # Runs finished before the cutoff whose file vanished some other way lose their link too.
-        unlinked += rowcount(
-            session.execute(
-                update(Run)
-                .where(and_(Run.location != "", Run.finished_at < cutoff))
-                .values(location="")
-                .execution_options(synchronize_session=False)
-            )
-        )
+        unlinked += repo.unlink_finished_before(session, cutoff)
     return deleted, unlinked
 
 

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, true, update
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
 from driverlens.clock import ensure_utc
 from driverlens.errors import DriverLensError
 from driverlens.metadata import Run, RunState
+from driverlens.metadata.repositories import runs as repo
 
 ALLOWED: dict[RunState, frozenset[RunState]] = {
     RunState.PENDING: frozenset({RunState.IN_PROGRESS, RunState.SKIPPED, RunState.FAILED}),
@@ -141,15 +142,4 @@ def record_transition(
     for source in sources:
         check_transition(source, target)
     values = transition_values(target, now, **kwargs)
-    condition: ColumnElement[bool] = Run.id == run_id
-    if compare:
-        condition = and_(condition, Run.state.in_(list(sources)), guard if guard is not None else true())
-    result = session.execute(
-        update(Run).where(condition).values(**values).execution_options(synchronize_session=False)
-    )
-    return rowcount(result) == 1
-
-
-def rowcount(result: Any) -> int:
-    """Rows matched by an UPDATE/DELETE/INSERT result (``Result`` is typed without it)."""
-    return int(getattr(result, "rowcount", 0))
+    return repo.set_state(session, run_id, values, sources=sources if compare else None, guard=guard)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from driverlens.errors import Forbidden, NotFound, Problem, ValidationFailed
 from driverlens.metadata.database import Database
-from driverlens.metadata.hotpath import SqliteHotPath
 from driverlens.metadata.repositories import StoredTemplate
 from driverlens.metadata.repositories import templates as repo
 from driverlens.templates import Template as TemplateModel
@@ -104,15 +103,18 @@ def _record(stored: StoredTemplate) -> TemplateRecord:
     )
 
 
-def create_template(
-    db: Database, caller: Caller, body: Any, now: datetime, hot: SqliteHotPath | None = None
-) -> int:
-    """Store a new template (version 1) and return its id (on SQLite through ``hot`` when given)."""
-    canonical = validate_template_body(caller, body).to_canonical()
-    if hot is not None:
-        return hot.insert_template(caller.partner_id, canonical, now)
+def create_template(db: Database, caller: Caller, body: Any, now: datetime) -> int:
+    """Store a new template (version 1) and return its id."""
+    canonical = new_template_body(caller, body)
     with db.session() as session:
         return repo.create_template(session, partner_id=caller.partner_id, body=canonical, now=now).id
+
+
+async def add_template(db: Database, caller: Caller, body: Any, now: datetime) -> int:
+    """:func:`create_template` for async callers (the API): validated on the event loop, stored by the
+    repository on the writer (creations arriving together may share one transaction)."""
+    canonical = new_template_body(caller, body)
+    return await repo.add_template(db, partner_id=caller.partner_id, body=canonical, now=now)
 
 
 def new_template_body(caller: Caller, body: Any) -> dict[str, Any]:

@@ -2,50 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select
-
 from driverlens.errors import NotFound, Problem, ValidationFailed
-from driverlens.metadata import Report, Run, RunState
+from driverlens.metadata import RunState
 from driverlens.metadata.database import Database
-from driverlens.metadata.hotpath import SqliteHotPath
+from driverlens.metadata.repositories import runs as runs_repo
 from driverlens.usecases.caller import Caller
 from driverlens.usecases.timestamps import iso_utc, parse_day
 
 MAX_RANGE_DAYS = 3660
 
-# Built once: this endpoint is polled, and building the statement costs more than running it.
-_OWNED = (
-    (Report.id == bindparam("report_id"))
-    & (Report.partner_id == bindparam("partner_id"))
-    & Report.deleted_at.is_(None)
-)
-_RUNS_DUE_BETWEEN = (
-    select(
-        Run.due_at,
-        Run.state,
-        Run.location,
-        Run.manual,
-        Run.format,
-        Run.sha256,
-        Run.store_version,
-        Run.data_newest_event_at,
-        Run.delta_summary,
-    )
-    .join(Report, Report.id == Run.report_id)
-    .where(
-        _OWNED,
-        Run.due_at >= bindparam("lower", type_=Run.due_at.type),
-        Run.due_at < bindparam("upper", type_=Run.due_at.type),
-        Run.state != RunState.SKIPPED,
-    )
-    .order_by(Run.due_at, Run.manual, Run.run_index)
-)
-_REPORT_EXISTS = select(Report.id).where(_OWNED)
 # Signs a blob key, a download file name and (optionally) the file's SHA-256 into an absolute, expiring URL.
 LinkMaker = Callable[[str, str, str | None], str]
 
@@ -115,24 +85,15 @@ def report_data(
     start: date,
     end: date,
     link_for: LinkMaker,
-    hot: SqliteHotPath | None = None,
 ) -> list[ReportDataItem]:
     """Runs due in [start, end] (whole UTC days, inclusive), oldest first; links only for Completed runs.
 
-    One query on the hot path (this endpoint is polled; on SQLite through ``hot``, plain ``sqlite3``);
-    the report itself is looked up only when no run matches, to tell "no runs yet" from "no such report".
+    One query (this endpoint is polled); the report itself is looked up only when no run matches, to
+    tell "no runs yet" from "no such report".
     """
     lower = datetime.combine(start, time.min, tzinfo=UTC)
     upper = datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC)
-    params = {"report_id": report_id, "partner_id": caller.partner_id, "lower": lower, "upper": upper}
-    rows: Sequence[Any] | None
-    if hot is not None:
-        rows = hot.runs_due_between(report_id, caller.partner_id, lower, upper)
-    else:
-        with db.engine.connect() as conn:
-            rows = conn.execute(_RUNS_DUE_BETWEEN, params).all()
-            if not rows and conn.execute(_REPORT_EXISTS, params).first() is None:
-                rows = None
+    rows = runs_repo.runs_due_between(db, report_id, caller.partner_id, lower, upper)
     if rows is None:
         raise NotFound(f"scheduled report {report_id} does not exist", target="reportId")
     items = []

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
 from driverlens.errors import NotFound
 from driverlens.metadata import CallbackAttempt, CallbackDelivery, Run, RunState
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import callbacks as callback_repo
+from driverlens.metadata.repositories import runs as runs_repo
 from driverlens.runs.failures import split_error
 from driverlens.usecases.caller import Caller
 from driverlens.usecases.reportdata import LinkMaker, run_filename
@@ -87,26 +87,8 @@ def run_history(db: Database, caller: Caller, report_id: int) -> list[RunHistory
     """The newest runs of one of the caller's reports (oldest first), with their callback logs."""
     with db.session() as session:
         owned_report(session, caller, report_id)
-        runs = list(
-            session.scalars(
-                select(Run).where(Run.report_id == report_id).order_by(Run.due_at.desc(), Run.id.desc())
-            ).fetchmany(MAX_RUNS)
-        )
-        runs.reverse()
-        run_ids = [run.id for run in runs]
-        deliveries = {
-            d.run_id: d
-            for d in session.scalars(select(CallbackDelivery).where(CallbackDelivery.run_id.in_(run_ids)))
-        }
-        attempts: dict[int, list[CallbackAttempt]] = {}
-        if deliveries:
-            delivery_ids = [d.id for d in deliveries.values()]
-            for attempt in session.scalars(
-                select(CallbackAttempt)
-                .where(CallbackAttempt.delivery_id.in_(delivery_ids))
-                .order_by(CallbackAttempt.attempt)
-            ):
-                attempts.setdefault(attempt.delivery_id, []).append(attempt)
+        runs = runs_repo.newest_runs(session, report_id, MAX_RUNS)
+        deliveries, attempts = callback_repo.deliveries_of_runs(session, [run.id for run in runs])
         return [
             RunHistory(
                 run,

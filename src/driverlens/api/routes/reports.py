@@ -81,7 +81,7 @@ async def get_report_data(
 ) -> Response:
     query = request.query_params
     first, last = reportdata.parse_date_range(query.get("startDate"), query.get("endDate"))
-    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link, ctx.hot)
+    items = await ctx.read(reportdata.report_data, ctx.db, caller, report_id, first, last, ctx.link)
     return ok([item.to_json() for item in items])
 
 

@@ -37,14 +37,8 @@ async def create_template(
     body: Any = Depends(json_body),
     ctx: ApiContext = Depends(get_context),
 ) -> Response:
-    if ctx.template_inserts is None:
-        template_id = await ctx.write(report_templates.create_template, ctx.db, caller, body, ctx.now())
-        return ok({"templateId": template_id}, 201)
-    # SQLite: validate here; creations of the same loop turn then share one transaction (see
-    # api/template_inserts.py), and each answer waits for its own commit.
-    canonical = report_templates.new_template_body(caller, body)
-    new_id = await ctx.template_inserts.insert(caller.partner_id, canonical, ctx.now())
-    return ok({"templateId": new_id}, 201)
+    template_id = await report_templates.add_template(ctx.db, caller, body, ctx.now())
+    return ok({"templateId": template_id}, 201)
 
 
 @router.get(

@@ -1,4 +1,5 @@
-"""Repositories: small functions over a Session, one module per aggregate.
+"""Repositories: every metadata statement, as small functions over a Session (or the Database, where
+a raw ``sqlite3`` fast path or the writer thread is chosen inside), one module per aggregate.
 
 Every function that takes a ``partner_id`` filters by it: another partner's id looks missing.
 Timestamps come from the caller (the injected clock), never from the database.
@@ -6,10 +7,13 @@ Timestamps come from the caller (the injected clock), never from the database.
 
 from driverlens.metadata.repositories import (
     cabs,
+    callbacks,
     clients,
     collectors,
     partners,
     reports,
+    run_leases,
+    runs,
     templates,
     web_sessions,
 )
@@ -22,10 +26,13 @@ __all__ = [
     "Entitlements",
     "StoredTemplate",
     "cabs",
+    "callbacks",
     "clients",
     "collectors",
     "partners",
     "reports",
+    "run_leases",
+    "runs",
     "templates",
     "web_sessions",
 ]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from driverlens.errors import Conflict
+from driverlens.metadata.database import Database
 from driverlens.metadata.models import Client
 
 
@@ -48,3 +49,19 @@ def revoke_client(session: Session, client_id: str, *, now: datetime) -> Client 
         client.revoked_at = now
         session.flush()
     return client
+
+
+# Built once; checked on every authenticated request so that revoking a client takes effect at once.
+_LIVE_CLIENT = select(Client.id).where(
+    Client.client_id == bindparam("client_id"), Client.revoked_at.is_(None)
+)
+
+
+def client_live(db: Database, client_id: str) -> bool:
+    """True while the client exists and is not revoked (read at once, never cached; on a SQLite file
+    through the raw ``sqlite3`` twin of the statement)."""
+    fast = db.fast
+    if fast is not None:
+        return fast.client_live(client_id)
+    with db.engine.connect() as conn:
+        return conn.execute(_LIVE_CLIENT, {"client_id": client_id}).first() is not None

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from driverlens.clock import ensure_utc
 from driverlens.metadata.models import Partner, Report, Run, RunState
+from driverlens.metadata.repositories.run_leases import claimable
 
 
 @dataclass(frozen=True)
@@ -27,20 +28,13 @@ def due_by_partner(session: Session, now: datetime) -> list[PartnerQueue]:
     index (state, next_attempt_at) keeps this cheap however many finished runs the table holds.
     """
     now = ensure_utc(now)
-    pending = and_(
-        Run.state == RunState.PENDING,
-        Run.next_attempt_at <= now,
-        Report.is_paused == false(),
-        Report.deleted_at.is_(None),
-    )
-    orphaned = and_(Run.state == RunState.IN_PROGRESS, Run.lease_expires_at <= now)
     since = case((Run.state == RunState.PENDING, Run.next_attempt_at), else_=Run.lease_expires_at)
     rows = session.execute(
         select(Partner.name, func.count(), func.min(since))
         .select_from(Run)
         .join(Report, Report.id == Run.report_id)
         .join(Partner, Partner.id == Report.partner_id)
-        .where(or_(pending, orphaned))
+        .where(claimable(now))
         .group_by(Partner.id, Partner.name)
         .order_by(Partner.name)
     ).all()

@@ -14,6 +14,7 @@ from sqlalchemy import Select, select, update
 from sqlalchemy.orm import Session
 
 from driverlens.errors import Conflict
+from driverlens.metadata.database import Database
 from driverlens.metadata.models import Template, TemplateVersion
 from driverlens.metadata.repositories.reports import reports_using_template
 
@@ -68,6 +69,24 @@ def create_template(
     session.add(version)
     session.flush()
     return _stored(template, version)
+
+
+async def add_template(db: Database, *, partner_id: int, body: dict[str, Any], now: datetime) -> int:
+    """Store a new template (version 1) from async code; its id once committed.
+
+    On a SQLite file the creations of one event-loop turn share a transaction through the raw
+    ``sqlite3`` twin of :func:`create_template` (``Database.template_inserts``); elsewhere the ORM
+    insert runs on the writer thread.
+    """
+    inserts = db.template_inserts
+    if inserts is not None:
+        return await inserts.insert(partner_id, body, now)
+    return await db.write(_create_in_session, db, partner_id, body, now)
+
+
+def _create_in_session(db: Database, partner_id: int, body: dict[str, Any], now: datetime) -> int:
+    with db.session() as session:
+        return create_template(session, partner_id=partner_id, body=body, now=now).id
 
 
 def edit_template(

@@ -1,4 +1,6 @@
-"""Template creations that arrive in the same event-loop turn share one SQLite write transaction.
+"""Group commit: template creations that arrive in the same event-loop turn share one SQLite write
+transaction. Owned by :class:`~driverlens.metadata.database.Database` (``template_inserts``), reached
+through the templates repository only.
 
 Each request still answers only after its own row is committed. The batch is written on the event
 loop when the write lock is free (no sync: WAL with ``synchronous = NORMAL``); when another connection
