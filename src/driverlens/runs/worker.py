@@ -26,8 +26,9 @@ from driverlens.blobs.store import BlobStore
 from driverlens.callbacks.dispatcher import CALLBACK_POLICY
 from driverlens.clock import Clock, SystemClock
 from driverlens.engines import Engine
-from driverlens.metadata import Partner, Report, Run
+from driverlens.metadata import Run
 from driverlens.metadata.database import Database
+from driverlens.metadata.repositories import runs as runs_repo
 from driverlens.observability import ProcessMetrics
 from driverlens.observability.logs import run_context
 from driverlens.retry import RetryPolicy
@@ -216,11 +217,11 @@ class Worker:
         log.warning("run %s failed: %s", run.id, run.error)
         if self.listener is not None:
             self.listener("abandoned", run, run.attempts)
-        report = session.get(Report, run.report_id)
-        if report is None or not report.callback_url or self.callbacks is None:
+        found = runs_repo.report_and_partner(session, run.report_id)
+        if found is None or self.callbacks is None:
             return
-        partner = session.get(Partner, report.partner_id)
-        if partner is not None:
+        report, partner = found
+        if report.callback_url:
             enqueue_notice(self.callbacks, session, run, report.callback_url, partner.callback_secret)
 
     def _housekeeping_loop(self) -> None:

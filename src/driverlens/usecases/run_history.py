@@ -103,7 +103,7 @@ def run_file_link(db: Database, caller: Caller, report_id: int, run_id: int, lin
     """A fresh signed link to the file of one completed run of one of the caller's reports."""
     with db.session() as session:
         report = owned_report(session, caller, report_id)
-        run = session.get(Run, run_id)
+        run = runs_repo.get_run(session, run_id)
     if run is None or run.report_id != report.id or run.state is not RunState.COMPLETED or not run.location:
         raise NotFound(f"report {report_id} has no downloadable run {run_id}", target="runId")
     return link_for(

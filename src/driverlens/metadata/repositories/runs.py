@@ -200,6 +200,18 @@ def set_state(
     return rowcount(result) == 1
 
 
+def get_run(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
+
+
+def report_and_partner(session: Session, report_id: int) -> tuple[Report, Partner] | None:
+    """A report with its partner (None when the report is gone)."""
+    row = session.execute(
+        select(Report, Partner).join(Partner, Partner.id == Report.partner_id).where(Report.id == report_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
 def reload(session: Session, run_id: int) -> Run | None:
     """The run as stored now (the session's copy refreshed)."""
     return session.get(Run, run_id, populate_existing=True)
