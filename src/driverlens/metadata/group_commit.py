@@ -1,10 +1,12 @@
-"""Group commit: template creations that arrive in the same event-loop turn share one SQLite write
-transaction. Owned by :class:`~driverlens.metadata.database.Database` (``template_inserts``), reached
-through the templates repository only.
+"""Group commit: template creations that arrive in the same event-loop turn share one write transaction
+(SQLite or PostgreSQL, through ``Database.fast``). Owned by
+:class:`~driverlens.metadata.database.Database` (``template_inserts``), reached through the templates
+repository only.
 
 Each request still answers only after its own row is committed. The batch is written on the event
 loop when the write lock is free (no sync: WAL with ``synchronous = NORMAL``); when another connection
-holds the lock, it waits on the writer thread instead. A batch that fails is retried row by row on the
+holds the lock, it waits on the writer thread instead. PostgreSQL commits always wait for their WAL
+flush, so there every batch is written on the writer thread. A batch that fails is retried row by row on the
 writer thread, so one bad row fails only its own request.
 """
 
@@ -15,7 +17,7 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from driverlens.metadata.hotpath import NewTemplate, SqliteHotPath
+from driverlens.metadata.hotpath import HotPath, NewTemplate
 
 _Pending = list[tuple[NewTemplate, "asyncio.Future[int]"]]
 
@@ -23,7 +25,7 @@ _Pending = list[tuple[NewTemplate, "asyncio.Future[int]"]]
 class TemplateInserts:
     """Creates templates through ``hot``; ``writer`` is the process's one metadata writer thread."""
 
-    def __init__(self, hot: SqliteHotPath, writer: Executor) -> None:
+    def __init__(self, hot: HotPath, writer: Executor) -> None:
         self._hot = hot
         self._writer = writer
         self._pending: _Pending = []
