@@ -304,6 +304,42 @@ def test_creations_in_one_loop_turn_share_one_transaction(
         executor.shutdown()
 
 
+def test_creations_gather_while_a_batch_is_on_the_writer(
+    db: Database, make_partner: Callable[..., Partner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner = make_partner(db)
+    executor = CountingExecutor()
+    hot = _hot(db)  # SQLite without a checkpoint executor, like PostgreSQL, writes on the writer only
+    batches: list[int] = []
+    original = hot.insert_templates
+
+    def spy(rows: Any) -> list[int]:
+        batches.append(len(rows))
+        return original(rows)
+
+    monkeypatch.setattr(hot, "insert_templates", spy)
+    release = threading.Event()
+    executor.submit(release.wait, 10)  # the writer is busy with something else
+
+    async def main() -> list[int]:
+        inserts = TemplateInserts(hot, executor)
+        tasks = []
+        for size in (3, 2, 3):  # three loop turns while the writer is busy
+            tasks += [asyncio.ensure_future(inserts.insert(partner.id, BODY, NOW)) for _ in range(size)]
+            await asyncio.sleep(0.05)
+        release.set()
+        return list(await asyncio.gather(*tasks))
+
+    try:
+        ids = asyncio.run(main())
+        assert batches == [3, 5]  # the first batch, then all that arrived while it waited
+        assert len(set(ids)) == 8
+    finally:
+        release.set()
+        hot.close()
+        executor.shutdown()
+
+
 def test_creations_wait_on_the_writer_while_the_lock_is_taken(
     sqlite_db: Database, make_partner: Callable[..., Partner]
 ) -> None:
