@@ -52,7 +52,7 @@ class PostgresHotPath:
     """Raw psycopg access for the hot statements, on a pool of at most ``size`` connections."""
 
     def __init__(self, db: Database, size: int = POOL_SIZE) -> None:
-        self.conninfo = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._conninfo = db.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._idle: list[psycopg.Connection[Any]] = []
         self._opened: set[psycopg.Connection[Any]] = set()
         self._lock = threading.Lock()
@@ -82,7 +82,7 @@ class PostgresHotPath:
 
     def _connect(self) -> psycopg.Connection[Any]:
         # prepare_threshold=0: every statement is prepared on the server at its first use.
-        conn: psycopg.Connection[Any] = psycopg.connect(self.conninfo, autocommit=True, prepare_threshold=0)
+        conn: psycopg.Connection[Any] = psycopg.connect(self._conninfo, autocommit=True, prepare_threshold=0)
         with self._lock:
             self._opened.add(conn)
         return conn
