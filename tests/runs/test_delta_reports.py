@@ -124,8 +124,9 @@ def test_a_seeded_regression_is_found_and_its_callback_carries_the_counts(
     caller = Principal(partner.id, partner.name, partner.kind, "t", "c")
     history = [h.to_json()["delta"] for h in run_history(db, caller, harness.sched.report.id)]
     assert history[0]["baseline"] is True and history[1]["regressed"] == 1
-    # Through the ORM and, on SQLite, the raw sqlite3 fast path alike.
-    paths = [db] + ([Database(db.url, fast_path=False)] if db.is_sqlite else [])
+    # Through the ORM and the raw-driver fast path alike (on both stores).
+    paths = [db, Database(db.url, fast_path=False)]
+    assert db.fast is not None and paths[1].fast is None
     for path in paths:
         items = report_data(
             path, caller, harness.sched.report.id, date(2026, 3, 1), date(2026, 3, 2),

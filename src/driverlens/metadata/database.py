@@ -7,9 +7,9 @@ fail half-way with "database is locked" (the second writer waits for the busy ti
 PostgreSQL (psycopg 3): ordinary transactions; use ``SELECT ... FOR UPDATE SKIP LOCKED`` for claims.
 
 For async callers (the API) the handle also owns the process's one metadata writer thread
-(:meth:`Database.write`), the raw ``sqlite3`` fast path of the hottest statements on a SQLite file
-(:attr:`Database.fast`, used by the repositories only) and the group commit of template creations built
-on both, like datasette's ``Database``: one object owns SQLite's single writer.
+(:meth:`Database.write`), the raw-driver fast path of the hottest statements on a SQLite file or
+PostgreSQL (:attr:`Database.fast`, used by the repositories only) and the group commit of template
+creations built on both, like datasette's ``Database``: one object owns SQLite's single writer.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
     from driverlens.metadata.group_commit import TemplateInserts
-    from driverlens.metadata.hotpath import SqliteHotPath
+    from driverlens.metadata.hotpath import HotPath
 
 T = TypeVar("T")
 
@@ -85,7 +85,7 @@ class Database:
     """
 
     def __init__(self, url: str | URL, *, echo: bool = False, fast_path: bool = True) -> None:
-        """``fast_path=False`` keeps every statement on SQLAlchemy (the raw ``sqlite3`` twins' reference)."""
+        """``fast_path=False`` keeps every statement on SQLAlchemy (the raw-driver twins' reference)."""
         self.url = normalize_url(url)
         self.dialect_name = self.url.get_backend_name()
         kwargs: dict[str, Any] = {"echo": echo}
@@ -102,10 +102,13 @@ class Database:
             self._write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self._write_sessions = sessionmaker(self._write_engine, expire_on_commit=False)
-        self._fast_path = fast_path and self.dialect_name == "sqlite" and _sqlite_file(self.url) is not None
+        self._fast_path = fast_path and (
+            self.dialect_name == "postgresql"
+            or (self.dialect_name == "sqlite" and _sqlite_file(self.url) is not None)
+        )
         self._lock = threading.RLock()
         self._writer: ThreadPoolExecutor | None = None
-        self._fast: SqliteHotPath | None = None
+        self._fast: HotPath | None = None
         self._template_inserts: TemplateInserts | None = None
 
     @property
@@ -144,8 +147,8 @@ class Database:
             return self._writer
 
     @property
-    def fast(self) -> SqliteHotPath | None:
-        """Raw ``sqlite3`` twins of the hottest statements (a SQLite file only); for repositories."""
+    def fast(self) -> HotPath | None:
+        """Raw-driver twins of the hottest statements (a SQLite file or PostgreSQL); for repositories."""
         if not self._fast_path:
             return None
         if self._fast is not None:  # the common case, read on every hot request: no lock
@@ -153,9 +156,9 @@ class Database:
         writer = self.writer
         with self._lock:
             if self._fast is None:
-                from driverlens.metadata.hotpath import SqliteHotPath
+                from driverlens.metadata.hotpath import for_database
 
-                self._fast = SqliteHotPath.for_database(self, checkpoints=writer)
+                self._fast = for_database(self, checkpoints=writer)
             return self._fast
 
     @property

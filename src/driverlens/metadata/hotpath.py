@@ -1,12 +1,16 @@
-"""The hottest metadata statements on SQLite, run on plain ``sqlite3`` connections (one per thread).
+"""The hottest metadata statements on plain driver connections, beside their SQLAlchemy originals.
 
 The bearer check (is the client still live?), report data (polled) and template creation run on every
 such request; through SQLAlchemy each statement costs 50-300 us of connection, transaction and result
-machinery, directly on ``sqlite3`` a few microseconds. Values are bound with the SQLite forms of the
-models' own column types (their public bind processors), so what is stored is byte for byte what the
-ORM stores (tests compare both); run times are read back as ``UtcDateTime`` reads them. Only for a
-SQLite file, owned by its ``Database`` (``Database.fast``) and chosen inside the repositories
-(clients, runs, templates); PostgreSQL keeps the ORM path, and no caller sees the difference.
+machinery (on PostgreSQL also a pre-ping and a ``BEGIN``/``ROLLBACK`` per checkout, each a round trip),
+directly on the driver a few microseconds. Values are bound with the backend's forms of the models' own
+column types (their public bind processors), so what is stored is byte for byte what the ORM stores
+(tests compare both on both backends); rows are read back as the column types read them.
+
+:class:`HotPath` is the one interface: :class:`SqliteHotPath` (raw ``sqlite3``, a SQLite file only) and
+``hotpath_postgres.PostgresHotPath`` (raw psycopg). Owned by a ``Database`` (``Database.fast``, built by
+:func:`for_database`) and chosen inside the repositories (clients, runs, templates); no caller sees the
+difference.
 """
 
 from __future__ import annotations
@@ -18,14 +22,15 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from driverlens.metadata import Run, RunState, TemplateVersion
 from driverlens.metadata import Template as TemplateRow
 from driverlens.metadata.database import SQLITE_BUSY_TIMEOUT_MS, Database
 
-_CLIENT_LIVE = "SELECT 1 FROM clients WHERE client_id = ? AND revoked_at IS NULL"
-_RUNS_DUE_BETWEEN = (
+# The statements, once for both backends (qmark placeholders; PostgreSQL gets them as %s).
+CLIENT_LIVE = "SELECT 1 FROM clients WHERE client_id = ? AND revoked_at IS NULL"
+RUNS_DUE_BETWEEN = (
     "SELECT runs.due_at, runs.state, runs.location, runs.manual, runs.format, runs.sha256, "
     "runs.store_version, runs.data_newest_event_at, runs.delta_summary "
     "FROM runs JOIN reports ON reports.id = runs.report_id "
@@ -33,11 +38,11 @@ _RUNS_DUE_BETWEEN = (
     "AND runs.due_at >= ? AND runs.due_at < ? AND runs.state != ? "
     "ORDER BY runs.due_at, runs.manual, runs.run_index"
 )
-_REPORT_EXISTS = "SELECT 1 FROM reports WHERE id = ? AND partner_id = ? AND deleted_at IS NULL"
-_INSERT_TEMPLATE = (
+REPORT_EXISTS = "SELECT 1 FROM reports WHERE id = ? AND partner_id = ? AND deleted_at IS NULL"
+INSERT_TEMPLATE = (
     "INSERT INTO templates (partner_id, current_version, created_at, modified_at) VALUES (?, 1, ?, ?)"
 )
-_INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?, 1, ?, ?)"
+INSERT_VERSION = "INSERT INTO template_versions (template_id, version, body, created_at) VALUES (?, 1, ?, ?)"
 
 # Hot connections never checkpoint by themselves (a checkpoint syncs files); every this many rows
 # committed a passive checkpoint is queued on the checkpoint executor instead, so the WAL stays small.
@@ -48,6 +53,40 @@ RunRow = tuple[
 ]
 # A template to create: (partner id, canonical body, creation time).
 NewTemplate = tuple[int, dict[str, Any], datetime]
+
+
+class HotPath(Protocol):
+    """Raw-driver twins of the hot statements; each returns what its SQLAlchemy original returns."""
+
+    def client_live(self, client_id: str) -> bool:
+        """True while the client exists and is not revoked (read at once, never cached)."""
+
+    def runs_due_between(
+        self, report_id: int, partner_id: int, lower: datetime, upper: datetime
+    ) -> list[RunRow] | None:
+        """The partner's report's runs due in [lower, upper), not skipped, in listing order;
+        None when the report is not the partner's (or deleted)."""
+
+    def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
+        """Several new templates (each with its version 1) in one transaction; their ids. May wait:
+        run it on the writer thread, never on the event loop."""
+
+    def try_insert_templates(self, rows: Sequence[NewTemplate]) -> list[int] | None:
+        """Like :meth:`insert_templates` when that cannot wait (safe on the event loop); else None,
+        and the caller queues :meth:`insert_templates` on the writer thread."""
+
+    def close(self) -> None:
+        """Close every connection opened."""
+
+
+def for_database(db: Database, checkpoints: Executor | None = None) -> HotPath | None:
+    """The hot path for ``db``: SQLite file or PostgreSQL (None for in-memory SQLite). ``checkpoints``
+    is the executor that SQLite's WAL checkpoints run on (see :class:`SqliteHotPath`)."""
+    if db.dialect_name == "postgresql":
+        from driverlens.metadata.hotpath_postgres import PostgresHotPath
+
+        return PostgresHotPath(db)
+    return SqliteHotPath.for_database(db, checkpoints)
 
 
 def _identity(value: Any) -> Any:
@@ -123,7 +162,7 @@ class SqliteHotPath:
 
     def client_live(self, client_id: str) -> bool:
         """True while the client exists and is not revoked (read at once, never cached)."""
-        return self._conn().execute(_CLIENT_LIVE, (client_id,)).fetchone() is not None
+        return self._conn().execute(CLIENT_LIVE, (client_id,)).fetchone() is not None
 
     def runs_due_between(
         self, report_id: int, partner_id: int, lower: datetime, upper: datetime
@@ -132,8 +171,8 @@ class SqliteHotPath:
         None when the report is not the partner's (or deleted)."""
         conn = self._conn()
         params = (report_id, partner_id, self._bind_time(lower), self._bind_time(upper), self._skipped)
-        rows = conn.execute(_RUNS_DUE_BETWEEN, params).fetchall()
-        if not rows and conn.execute(_REPORT_EXISTS, (report_id, partner_id)).fetchone() is None:
+        rows = conn.execute(RUNS_DUE_BETWEEN, params).fetchall()
+        if not rows and conn.execute(REPORT_EXISTS, (report_id, partner_id)).fetchone() is None:
             return None
         read_time, read_state, read_bool = self._read_time, self._read_state, self._read_bool
         return [
@@ -181,9 +220,9 @@ class SqliteHotPath:
         ids: list[int] = []
         try:
             for partner_id, stamp, encoded in bound:
-                template_id = conn.execute(_INSERT_TEMPLATE, (partner_id, stamp, stamp)).lastrowid
+                template_id = conn.execute(INSERT_TEMPLATE, (partner_id, stamp, stamp)).lastrowid
                 assert template_id is not None
-                conn.execute(_INSERT_VERSION, (template_id, encoded, stamp))
+                conn.execute(INSERT_VERSION, (template_id, encoded, stamp))
                 ids.append(template_id)
             conn.execute("COMMIT")
         except BaseException:

@@ -58,8 +58,8 @@ _LIVE_CLIENT = select(Client.id).where(
 
 
 def client_live(db: Database, client_id: str) -> bool:
-    """True while the client exists and is not revoked (read at once, never cached; on a SQLite file
-    through the raw ``sqlite3`` twin of the statement)."""
+    """True while the client exists and is not revoked (read at once, never cached; on a SQLite file or
+    PostgreSQL through the raw-driver twin of the statement)."""
     fast = db.fast
     if fast is not None:
         return fast.client_live(client_id)

@@ -1,8 +1,9 @@
 """Runs: report data's listing (due between two dates), planning with ON CONFLICT, the one state-change
 statement, retention of files, counts for quotas and health, and run history.
 
-Report data is polled, so :func:`runs_due_between` runs on a SQLite file through its raw ``sqlite3`` twin
-(``Database.fast``; tests prove both return the same rows), chosen here and invisible to callers.
+Report data is polled, so :func:`runs_due_between` runs on a SQLite file or PostgreSQL through its
+raw-driver twin (``Database.fast``; tests prove both return the same rows), chosen here and invisible to
+callers.
 """
 
 from __future__ import annotations

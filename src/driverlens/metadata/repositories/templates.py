@@ -74,8 +74,8 @@ def create_template(
 async def add_template(db: Database, *, partner_id: int, body: dict[str, Any], now: datetime) -> int:
     """Store a new template (version 1) from async code; its id once committed.
 
-    On a SQLite file the creations of one event-loop turn share a transaction through the raw
-    ``sqlite3`` twin of :func:`create_template` (``Database.template_inserts``); elsewhere the ORM
+    On a SQLite file or PostgreSQL the creations of one event-loop turn share a transaction through the
+    raw-driver twin of :func:`create_template` (``Database.template_inserts``); elsewhere the ORM
     insert runs on the writer thread.
     """
     inserts = db.template_inserts
