@@ -385,3 +385,74 @@ def test_a_failing_row_fails_only_its_own_request(db: Database, make_partner: Ca
     finally:
         hot.close()
         executor.shutdown()
+
+
+def test_a_batch_that_may_be_stored_is_never_written_again(
+    db: Database, make_partner: Callable[..., Partner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The connection broke during COMMIT (``OutcomeUnknown``): the batch may be stored, so its rows are
+    not retried one by one; every request of it fails instead of a template being stored twice."""
+    partner = make_partner(db)
+    executor = CountingExecutor()
+    hot = _hot(db)
+    calls: list[int] = []
+    original = hot.insert_templates
+
+    def committed_then_lost(rows: Any) -> list[int]:
+        calls.append(len(rows))
+        original(rows)  # stored, but the answer never arrives
+        raise hotpath.OutcomeUnknown("the connection broke during COMMIT")
+
+    monkeypatch.setattr(hot, "insert_templates", committed_then_lost)
+    release = threading.Event()
+    executor.submit(release.wait, 10)  # busy writer: the three creations go as one batch behind it
+
+    async def main() -> list[int | BaseException]:
+        inserts = TemplateInserts(hot, executor)
+        first = asyncio.ensure_future(inserts.insert(partner.id, BODY, NOW))
+        await asyncio.sleep(0.05)
+        rest = [asyncio.ensure_future(inserts.insert(partner.id, BODY, NOW)) for _ in range(3)]
+        await asyncio.sleep(0.05)
+        release.set()
+        return list(await asyncio.gather(first, *rest, return_exceptions=True))
+
+    try:
+        outcomes = asyncio.run(main())
+        assert calls == [1, 3]
+        assert all(isinstance(o, hotpath.OutcomeUnknown) for o in outcomes)
+        with db.session() as session:
+            assert len(template_repo.list_templates(session, partner_id=partner.id)) == 4  # once each
+    finally:
+        release.set()
+        hot.close()
+        executor.shutdown()
+
+
+@pytest.mark.postgres
+def test_a_postgres_connection_lost_at_commit_is_an_unknown_outcome(
+    postgres_db: Database, make_partner: Callable[..., Partner], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    partner = make_partner(postgres_db)
+    hot = _hot(postgres_db)
+    assert isinstance(hot, PostgresHotPath)
+    original = hot._insert_batch
+
+    def then_the_server_goes(cur: psycopg.Cursor[Any], stamped: Any) -> list[int]:
+        ids = original(cur, stamped)
+        with postgres_db.session() as session:  # the backend dies before COMMIT reaches it
+            session.execute(
+                text("SELECT pg_terminate_backend(:pid)"), {"pid": cur.connection.info.backend_pid}
+            )
+        return ids
+
+    monkeypatch.setattr(hot, "_insert_batch", then_the_server_goes)
+    try:
+        with pytest.raises(hotpath.OutcomeUnknown):
+            hot.insert_templates([(partner.id, BODY, NOW)] * 2)
+        monkeypatch.undo()
+        # A failure before COMMIT is a plain error (rolled back), and the pool has a live connection again.
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):
+            hot.insert_templates([(partner.id + 999, BODY, NOW)])
+        assert len(hot.insert_templates([(partner.id, BODY, NOW)])) == 1
+    finally:
+        hot.close()

@@ -9,7 +9,8 @@ holds the lock, it waits on the writer thread instead. PostgreSQL commits always
 flush, so there every batch is written on the writer thread. While a batch is on (or queued for) the
 writer thread, later creations gather and go as one batch once it settles: one commit each, however
 long the commit takes. A batch that fails is retried row by row on the
-writer thread, so one bad row fails only its own request.
+writer thread, so one bad row fails only its own request; one whose connection broke during COMMIT
+(``OutcomeUnknown``: it may be stored) fails every request of the batch instead of writing them twice.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from concurrent.futures import Executor
 from datetime import datetime
 from typing import Any
 
-from driverlens.metadata.hotpath import HotPath, NewTemplate
+from driverlens.metadata.hotpath import HotPath, NewTemplate, OutcomeUnknown
 
 _Pending = list[tuple[NewTemplate, "asyncio.Future[int]"]]
 
@@ -77,12 +78,13 @@ class TemplateInserts:
                 return
             error = result.exception()
             if error is not None:
-                if len(batch) > 1:
+                if len(batch) > 1 and not isinstance(error, OutcomeUnknown):
                     for item in batch:
                         self._on_writer(loop, [item])
                     return
-                if not batch[0][1].done():
-                    batch[0][1].set_exception(error)
+                for _, future in batch:  # one row, or a batch that may be stored: never written twice
+                    if not future.done():
+                        future.set_exception(error)
                 return
             for (_, future), template_id in zip(batch, result.result(), strict=True):
                 if not future.done():

@@ -55,6 +55,11 @@ RunRow = tuple[
 NewTemplate = tuple[int, dict[str, Any], datetime]
 
 
+class OutcomeUnknown(Exception):
+    """The connection broke while a batch was being written: it may or may not have been committed, so
+    its rows must not be written again one by one (that could store a template twice)."""
+
+
 class HotPath(Protocol):
     """Raw-driver twins of the hot statements; each returns what its SQLAlchemy original returns."""
 
@@ -69,7 +74,8 @@ class HotPath(Protocol):
 
     def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
         """Several new templates (each with its version 1) in one transaction; their ids. May wait:
-        run it on the writer thread, never on the event loop."""
+        run it on the writer thread, never on the event loop. Raises :class:`OutcomeUnknown` when the
+        connection broke before the commit was confirmed."""
 
     def try_insert_templates(self, rows: Sequence[NewTemplate]) -> list[int] | None:
         """Like :meth:`insert_templates` when that cannot wait (safe on the event loop); else None,

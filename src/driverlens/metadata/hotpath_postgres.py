@@ -27,6 +27,7 @@ from driverlens.metadata.hotpath import (
     REPORT_EXISTS,
     RUNS_DUE_BETWEEN,
     NewTemplate,
+    OutcomeUnknown,
     RunRow,
 )
 
@@ -178,23 +179,37 @@ class PostgresHotPath:
     def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
         """Several new templates (each with its version 1) in one transaction, pipelined; their ids."""
         stamped = [(partner_id, self._bind_created(now), body) for partner_id, body, now in rows]
-        with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
-            cur.executemany(
-                _INSERT_TEMPLATE,
-                [(partner_id, stamp, stamp) for partner_id, stamp, _ in stamped],
-                returning=True,
-            )
-            ids: list[int] = []
-            while True:
-                (template_id,) = cur.fetchone() or (None,)
-                assert template_id is not None
-                ids.append(int(template_id))
-                if not cur.nextset():
-                    break
-            cur.executemany(
-                _INSERT_VERSION,
-                [(i, self._bind_body(body), stamp) for i, (_, stamp, body) in zip(ids, stamped, strict=True)],
-            )
+        committing: psycopg.Connection[Any] | None = None
+        try:
+            with self._connection() as conn, conn.transaction(), conn.cursor() as cur:
+                ids = self._insert_batch(cur, stamped)
+                committing = conn  # the transaction commits as its block ends
+        except psycopg.OperationalError as error:
+            if committing is not None and committing.broken:
+                raise OutcomeUnknown(f"the connection broke during COMMIT: {error}") from error
+            raise  # rolled back: nothing was stored
+        return ids
+
+    def _insert_batch(
+        self, cur: psycopg.Cursor[Any], stamped: list[tuple[int, Any, dict[str, Any]]]
+    ) -> list[int]:
+        """The template rows, then their versions, pipelined; the new ids in order."""
+        cur.executemany(
+            _INSERT_TEMPLATE,
+            [(partner_id, stamp, stamp) for partner_id, stamp, _ in stamped],
+            returning=True,
+        )
+        ids: list[int] = []
+        while True:
+            (template_id,) = cur.fetchone() or (None,)
+            assert template_id is not None
+            ids.append(int(template_id))
+            if not cur.nextset():
+                break
+        cur.executemany(
+            _INSERT_VERSION,
+            [(i, self._bind_body(body), stamp) for i, (_, stamp, body) in zip(ids, stamped, strict=True)],
+        )
         return ids
 
     def try_insert_templates(self, rows: Sequence[NewTemplate]) -> list[int] | None:
