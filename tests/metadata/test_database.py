@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select, text
 
+from driverlens.auth import service
 from driverlens.catalog import PartnerKind
 from driverlens.metadata.database import Database, normalize_url
 from driverlens.metadata.models import Partner
@@ -105,3 +108,41 @@ def test_postgres_tests_run_in_their_own_schema(postgres_db: Database) -> None:
     assert isinstance(schema, str) and schema.startswith("dltest_")
     assert postgres_db.url.get_driver_name() == "psycopg"
     assert f"search_path={schema}" in Database(postgres_db.url_text).url_text.replace("%3D", "=")
+
+
+def test_work_queued_for_the_writer_reads_then_writes_while_another_connection_commits(
+    sqlite_db: Database,
+) -> None:
+    """A deferred transaction that read before another connection committed could not write at all
+    ("database is locked" at once, no busy wait: the web sign-in failed that way with a worker
+    writing beside it); work run through ``Database.write`` begins IMMEDIATE and waits instead."""
+    read_done, other_committed = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def read_then_write() -> None:
+        with sqlite_db.session() as session:
+            session.execute(select(func.count()).select_from(Partner)).scalar_one()
+            read_done.set()
+            other_committed.wait(1)  # never set while this transaction holds the write lock
+            service.add_partner(session, "Queued Writer", PartnerKind.IHV)
+
+    def another_connection() -> None:
+        try:
+            assert read_done.wait(10)
+            with sqlite_db.write_session() as session:  # a worker's claim, say
+                service.add_partner(session, "Other Writer", PartnerKind.IHV)
+            other_committed.set()
+        except BaseException as exc:
+            failures.append(exc)
+
+    other = threading.Thread(target=another_connection)
+    other.start()
+    try:
+        asyncio.run(sqlite_db.write(read_then_write))
+    finally:
+        read_done.set()
+        other.join(30)
+    assert failures == []
+    with sqlite_db.session() as session:
+        names = set(session.execute(select(Partner.name)).scalars())
+    assert {"Queued Writer", "Other Writer"} <= names

@@ -45,11 +45,15 @@ def sign_in(server: Server, who: str) -> httpx.Client:
     """An HTTP client holding a dashboard session of partner ``who``."""
     client = httpx.Client(base_url=server.base_url, timeout=30)
     creds = server.partners[who]
-    nonce = csrf_of(client.get("/ui/signin").text)
-    response = client.post(
-        "/ui/signin", data={"csrf": nonce, "client_id": creds.client_id, "client_secret": creds.secret}
-    )
-    assert response.status_code == 303, response.text
+    try:
+        nonce = csrf_of(client.get("/ui/signin").text)
+        response = client.post(
+            "/ui/signin", data={"csrf": nonce, "client_id": creds.client_id, "client_secret": creds.secret}
+        )
+        assert response.status_code == 303, response.text
+    except BaseException:
+        client.close()  # else its socket's ResourceWarning fails whichever test runs next
+        raise
     return client
 
 

@@ -37,6 +37,8 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 _BEGIN_OPTION = "driverlens_sqlite_begin"
+# Set while work queued with Database.write runs: its SQLite transactions begin IMMEDIATE.
+_WRITING: contextvars.ContextVar[bool] = contextvars.ContextVar("driverlens_metadata_writing", default=False)
 
 
 def normalize_url(url: str | URL) -> URL:
@@ -72,8 +74,17 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        mode = connection.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        # A deferred transaction that reads and then writes fails at once with "database is locked"
+        # (SQLITE_BUSY_SNAPSHOT, no busy wait) when another connection committed in between; work
+        # queued for the writer takes the write lock up front and waits for it instead.
+        default = "IMMEDIATE" if _WRITING.get() else "DEFERRED"
+        mode = connection.get_execution_options().get(_BEGIN_OPTION, default)
         connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _as_writer(fn: Callable[..., T], *args: Any) -> T:
+    _WRITING.set(True)  # in the copied context of this one call only
+    return fn(*args)
 
 
 class Database:
@@ -186,8 +197,8 @@ class Database:
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a metadata write on the one writer thread: SQLite takes one writer at a time, and a queue
         here is cheaper than many threads contending for its lock. The caller's context (its
-        trackingId for the log) goes along."""
-        call = partial(contextvars.copy_context().run, fn, *args)
+        trackingId for the log) goes along; on SQLite its transactions begin IMMEDIATE."""
+        call = partial(contextvars.copy_context().run, _as_writer, fn, *args)
         return await asyncio.get_running_loop().run_in_executor(self.writer, call)
 
     def ping(self) -> None:
