@@ -55,6 +55,30 @@ RunRow = tuple[
 NewTemplate = tuple[int, dict[str, Any], datetime]
 
 
+def run_rows(
+    rows: Sequence[Sequence[Any]],
+    read_time: Callable[[Any], datetime],
+    read_state: Callable[[Any], RunState],
+    read_bool: Callable[[Any], bool],
+    read_json: Callable[[Any], dict[str, Any]],
+) -> list[RunRow]:
+    """Rows of ``RUNS_DUE_BETWEEN`` as the ORM reads them, with the driver's own value readers."""
+    return [
+        (
+            read_time(due),
+            read_state(state),
+            location,
+            read_bool(manual),
+            fmt,
+            sha256,
+            version,
+            read_time(newest) if newest is not None else None,
+            read_json(delta) if delta is not None else None,
+        )
+        for due, state, location, manual, fmt, sha256, version, newest, delta in rows
+    ]
+
+
 class OutcomeUnknown(Exception):
     """The connection broke while a batch was being written: it may or may not have been committed, so
     its rows must not be written again one by one (that could store a template twice)."""
@@ -180,21 +204,7 @@ class SqliteHotPath:
         rows = conn.execute(RUNS_DUE_BETWEEN, params).fetchall()
         if not rows and conn.execute(REPORT_EXISTS, (report_id, partner_id)).fetchone() is None:
             return None
-        read_time, read_state, read_bool = self._read_time, self._read_state, self._read_bool
-        return [
-            (
-                read_time(due),
-                read_state(state),
-                location,
-                read_bool(manual),
-                fmt,
-                sha256,
-                version,
-                read_time(newest) if newest is not None else None,
-                json.loads(delta) if delta is not None else None,
-            )
-            for due, state, location, manual, fmt, sha256, version, newest, delta in rows
-        ]
+        return run_rows(rows, self._read_time, self._read_state, self._read_bool, json.loads)
 
     def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
         """Several new templates (each with its version 1) in one write transaction; their ids.

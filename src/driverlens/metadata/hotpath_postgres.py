@@ -29,6 +29,7 @@ from driverlens.metadata.hotpath import (
     NewTemplate,
     OutcomeUnknown,
     RunRow,
+    run_rows,
 )
 
 # As many as SQLAlchemy's default pool (5 + 10 overflow): the threads that read are many (the thread
@@ -155,26 +156,7 @@ class PostgresHotPath:
         rows = self._read(query)
         if rows is None:
             return None
-        read_time, read_state, read_bool, read_json = (
-            self._read_time,
-            self._read_state,
-            self._read_bool,
-            self._read_json,
-        )
-        return [
-            (
-                read_time(due),
-                read_state(state),
-                location,
-                read_bool(manual),
-                fmt,
-                sha256,
-                version,
-                read_time(newest),
-                read_json(delta),
-            )
-            for due, state, location, manual, fmt, sha256, version, newest, delta in rows
-        ]
+        return run_rows(rows, self._read_time, self._read_state, self._read_bool, self._read_json)
 
     def insert_templates(self, rows: Sequence[NewTemplate]) -> list[int]:
         """Several new templates (each with its version 1) in one transaction, pipelined; their ids."""
